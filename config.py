@@ -1,0 +1,172 @@
+"""One typed configuration for data, models, training and the main job.
+
+`get_config()` returns the resolved `Config`: defaults below, then the profile's
+settings, then environment variables named like the fields in upper case (for
+example `EPOCHS=1 WIN_LEN=30 make run`), then keyword overrides. The original
+design's names (`config.EPOCHS`, `config.FILENAME`, ...) read the resolved values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ROOT = Path(__file__).resolve().parent
+
+# Settings each profile changes; anything set in the environment wins over them.
+PROFILES: dict[str, dict[str, Any]] = {
+    # The default: a CPU run over the generated file in minutes.
+    "quick": {"epochs": 3},
+    # The original design's run (the defaults below): for GPU machines.
+    "full": {},
+    # Tests and notebook smoke runs: tiny data, one short epoch.
+    "smoke": {
+        "epochs": 1,
+        "max_train_batches": 20,
+        "stride": 5,
+        "autosave_every": 10,
+        "lstm_hidden_size": 16,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings of one run; stored inside every checkpoint and results file.
+
+    Attributes are grouped as data, windows, training, models and paths. Paths are
+    relative to the repository root unless absolute.
+    """
+
+    # Data: which dataset, which file, which input features.
+    dataset: str = "ncmapss"  # "ncmapss" or "cmapss:FD001" (... FD004)
+    filename: str = "datasets/N-CMAPSS_DS02-006.h5"
+    cmapss_dir: str = "datasets/cmapss"
+    features: str = "default"  # preset name or comma list of groups (W,X_s,X_v,T,A)
+    profile: str = "quick"
+    # Windows: rows per window, step between windows, keep every k-th second.
+    win_len: int = 10
+    stride: int = 1
+    downsample: int = 1
+    # Validation: explicit engine units, else this share of dev units, by seed.
+    val_units: tuple[int, ...] = ()
+    val_fraction: float = 0.2
+    seed: int = 0
+    # Training.
+    epochs: int = 10
+    learning_rate: float = 1e-4
+    batch_size: int = 256
+    max_train_batches: int = 0  # per epoch; 0 means every batch
+    autosave_every: int = 500  # batches between checkpoints
+    load_model: bool = True
+    device: str = "auto"  # auto picks cuda, then mps, then cpu
+    # LSTM.
+    lstm_hidden_size: int = 64
+    lstm_layers: int = 2
+    lstm_dropout: float = 0.1
+    # Paths.
+    checkpoint_path: str = "models/cnn.pt"
+    results_dir: str = "results"
+
+    def path(self, name: str) -> Path:
+        """Absolute path of the path-valued field `name` (relative to the repo)."""
+        value = Path(getattr(self, name))
+
+        return value if value.is_absolute() else ROOT / value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict of every field."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+
+def get_config(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
+    """Resolve defaults, profile, environment and keyword overrides, in that order.
+
+    Args:
+        environ: Variables to read overrides from; `os.environ` when None.
+        **overrides: Field values that win over everything else.
+
+    Returns:
+        The frozen, validated `Config`.
+
+    Raises:
+        ValueError: For an unknown field, profile, or a value of the wrong type.
+    """
+    environ = os.environ if environ is None else environ
+    from_env = _read_environment(environ)
+    profile = overrides.get("profile", from_env.get("profile", Config.profile))
+    if profile not in PROFILES:
+        raise ValueError(
+            f"unknown profile {profile!r}; expected one of {list(PROFILES)}"
+        )
+    unknown = set(overrides) - _field_types().keys()
+    if unknown:
+        raise ValueError(f"unknown config field(s) {sorted(unknown)}")
+    config = Config(**{**PROFILES[profile], **from_env, **overrides})
+    _validate(config)
+
+    return config
+
+
+def _field_types() -> dict[str, type]:
+    hints = get_type_hints(Config)
+
+    return {field.name: hints[field.name] for field in fields(Config)}
+
+
+def _read_environment(environ: dict[str, str]) -> dict[str, Any]:
+    values = {}
+    for name, kind in _field_types().items():
+        raw = environ.get(name.upper())
+        if raw is not None and raw != "":
+            values[name] = _parse(name.upper(), raw, kind)
+
+    return values
+
+
+def _parse(variable: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is bool:
+            return _parse_bool(raw)
+        if kind == tuple[int, ...]:
+            return tuple(int(part) for part in raw.replace(",", " ").split())
+        return kind(raw)
+    except ValueError as error:
+        raise ValueError(
+            f"environment variable {variable}={raw!r} is not a valid {kind}: {error}"
+        ) from None
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _validate(config: Config) -> None:
+    positive = ("win_len", "stride", "downsample", "epochs", "batch_size")
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if not 0.0 <= config.val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {config.val_fraction}")
+    if config.learning_rate <= 0:
+        raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}")
+    if config.max_train_batches < 0 or config.autosave_every < 0:
+        raise ValueError("max_train_batches and autosave_every must be >= 0")
+
+
+def __getattr__(name: str) -> Any:
+    """Serve the original design's module constants (`config.EPOCHS`, ...)."""
+    if name.isupper() and name.lower() in _field_types():
+        return getattr(get_config(), name.lower())
+    raise AttributeError(f"module 'config' has no attribute {name!r}")

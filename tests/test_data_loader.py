@@ -1,0 +1,343 @@
+"""Loading, scaling, splitting and windowing on tiny files of known contents."""
+
+from __future__ import annotations
+
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from conftest import GROUP_NAMES, TINY_UNITS, write_ncmapss
+
+from config import get_config
+from src.data_loader import (
+    DataFileError,
+    create_training_and_testing_sets,
+    load_data,
+    normalize_data,
+    split_units,
+)
+from src.windows import WindowDataset
+
+
+def test_load_keeps_file_order_and_decodes_names(tiny_file):
+    data = load_data(tiny_file)
+
+    assert data.unit_ids() == [2, 5, 10, 11, 14]
+    assert data.unit_ids("test") == [11, 14]
+    expected = GROUP_NAMES["W"] + GROUP_NAMES["X_s"] + GROUP_NAMES["X_v"]
+    assert data.feature_names == expected
+    assert len(data.feature_names) == 32
+
+
+def test_load_reads_each_unit_as_float32_rows(tiny_file):
+    data = load_data(tiny_file)
+
+    unit = data.unit(10)
+    assert unit.features.dtype == np.float32 and unit.features.shape == (20, 32)
+    assert unit.features[:, 0].tolist() == [10000.0 + row for row in range(20)]
+    assert unit.rul.tolist() == [4.0] * 4 + [3.0] * 4 + [2.0] * 4 + [1.0] * 4 + [0] * 4
+    assert unit.cycle.tolist() == np.repeat(np.arange(1, 6), 4).tolist()
+    assert unit.flight_class == 3
+
+
+def test_original_preset_has_36_columns_and_warns(tiny_file):
+    with pytest.warns(UserWarning, match="leak the RUL label"):
+        data = load_data(tiny_file, features="original")
+
+    assert len(data.feature_names) == 36
+    assert data.feature_names[-4:] == ["unit", "cycle", "Fc", "hs"]
+
+
+def test_health_parameters_only_on_request_with_warning(tiny_file):
+    with pytest.warns(UserWarning, match="health parameters"):
+        data = load_data(tiny_file, features="W,T")
+
+    assert data.feature_names == GROUP_NAMES["W"] + GROUP_NAMES["T"]
+
+
+def test_default_features_do_not_warn(tiny_file):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_data(tiny_file)
+
+
+def test_unknown_feature_group_is_named(tiny_file):
+    with pytest.raises(ValueError, match="X_q"):
+        load_data(tiny_file, features="W,X_q")
+
+
+def test_unknown_unit_lists_available(tiny_file):
+    data = load_data(tiny_file)
+
+    with pytest.raises(KeyError, match=r"unknown unit id 7.*\[2, 5, 10, 11, 14\]"):
+        data.unit(7)
+
+
+# Windows ------------------------------------------------------------------------
+
+
+def _windows(tiny_file, **kwargs) -> WindowDataset:
+    data = load_data(tiny_file)
+
+    return WindowDataset(data.select([2, 5, 10]), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("win_len", "stride", "downsample", "expected"),
+    [
+        (3, 1, 1, [18, 16, 18]),  # rows - win_len + 1 per unit (20, 18, 20 rows)
+        (3, 2, 1, [9, 8, 9]),
+        (20, 1, 1, [1, None, 1]),
+        (2, 1, 2, [9, 8, 9]),  # 10, 9, 10 rows kept
+        (4, 3, 2, [3, 2, 3]),
+    ],
+)
+def test_exact_window_counts_per_unit(tiny_file, win_len, stride, downsample, expected):
+    if None in expected:
+        with pytest.raises(ValueError, match="unit 5 has 18 rows.*win_len=20"):
+            _windows(tiny_file, win_len=win_len, stride=stride, downsample=downsample)
+        return
+
+    dataset = _windows(tiny_file, win_len=win_len, stride=stride, downsample=downsample)
+
+    counts = [int((dataset.window_unit == unit).sum()) for unit in (2, 5, 10)]
+    assert counts == expected
+    assert len(dataset) == sum(expected)
+
+
+def test_no_window_crosses_units_and_labels_align(tiny_file):
+    dataset = _windows(tiny_file, win_len=4, stride=1)
+    data = load_data(tiny_file)
+
+    x, y = dataset[np.arange(len(dataset))]
+
+    first_column = x[:, 0, :, 0].numpy()  # unit * 1000 + row
+    units = np.floor(first_column / 1000)
+    assert (units == dataset.window_unit[:, None]).all()
+    assert (np.diff(first_column, axis=1) == 1).all()
+    last_rows = (first_column[:, -1] % 1000).astype(int)
+    assert (last_rows == dataset.window_row).all()
+    expected = [data.unit(u).rul[r] for u, r in zip(dataset.window_unit, last_rows)]
+    assert y.tolist() == expected
+    assert np.array_equal(dataset.labels(), y.numpy())
+
+
+def test_downsampled_windows_keep_every_kth_row(tiny_file):
+    dataset = _windows(tiny_file, win_len=3, downsample=2)
+
+    x, _ = dataset[0]
+
+    assert x[0, :, 0].tolist() == [2000.0, 2002.0, 2004.0]
+    assert dataset.window_row[0] == 4
+
+
+def test_shapes_for_cnn_and_lstm_layouts(tiny_file):
+    cnn = _windows(tiny_file, win_len=5, layout="cnn")
+    lstm = _windows(tiny_file, win_len=5, layout="lstm")
+
+    assert cnn[[0, 1, 2]][0].shape == (3, 1, 5, 32)
+    assert lstm[[0, 1, 2]][0].shape == (3, 5, 32)
+    assert cnn[0][0].shape == (1, 5, 32) and cnn[0][1].shape == ()
+    assert torch.equal(cnn[7][0][0], lstm[7][0])
+
+
+def test_batch_gather_equals_single_gather_in_any_order(tiny_file):
+    dataset = _windows(tiny_file, win_len=3, stride=2)
+    order = np.random.default_rng(0).permutation(len(dataset))
+
+    x_batch, y_batch = dataset[order]
+
+    for position, index in enumerate(order):
+        x_single, y_single = dataset[int(index)]
+        assert torch.equal(x_batch[position], x_single)
+        assert y_batch[position] == y_single
+
+
+def test_loader_is_reproducible_and_resumes_mid_epoch(tiny_file):
+    dataset = _windows(tiny_file, win_len=3)
+
+    first = [y for _, y in dataset.loader(8, shuffle=True, seed=1, epoch=2)]
+    again = [y for _, y in dataset.loader(8, shuffle=True, seed=1, epoch=2)]
+    resumed = [
+        y for _, y in dataset.loader(8, shuffle=True, seed=1, epoch=2, start_batch=3)
+    ]
+    other_epoch = [y for _, y in dataset.loader(8, shuffle=True, seed=1, epoch=3)]
+
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(first[3:], resumed, strict=True))
+    assert not torch.equal(torch.cat(first), torch.cat(other_epoch))
+    assert sorted(torch.cat(first).tolist()) == sorted(dataset.labels().tolist())
+
+
+def test_last_only_and_rul_cap(tiny_file):
+    dataset = _windows(tiny_file, win_len=3, last_only=True, rul_cap=1.5)
+
+    _, y = dataset[[0, 1, 2]]
+
+    assert len(dataset) == 3
+    assert dataset.window_row.tolist() == [19, 17, 19]
+    assert y.tolist() == [0.0, 0.0, 0.0]
+    capped = _windows(tiny_file, win_len=3, rul_cap=1.5).labels()
+    assert capped.max() == 1.5
+
+
+# Scaling and splits ---------------------------------------------------------------
+
+
+def test_scaler_is_fitted_on_training_units_only(tiny_file):
+    data = load_data(tiny_file)
+    raw_train = np.concatenate([data.unit(u).features for u in (2, 5)])
+    raw_test = data.unit(11).features.copy()
+
+    stats = normalize_data(data, train_units=[2, 5])
+
+    assert np.allclose(stats.mean, raw_train.mean(axis=0), rtol=1e-6)
+    assert np.allclose(stats.scale, raw_train.std(axis=0), rtol=1e-4)
+    scaled = np.concatenate([data.unit(u).features for u in (2, 5)])
+    assert np.allclose(scaled.mean(axis=0), 0, atol=1e-3)
+    expected_test = (raw_test - stats.mean) / stats.scale
+    assert np.allclose(data.unit(11).features, expected_test, atol=1e-4)
+    assert stats.fitted_on_units == [2, 5]
+
+
+def test_scaler_statistics_round_trip_and_reuse(tiny_file, tmp_path):
+    fitted = normalize_data(load_data(tiny_file), train_units=[2, 5])
+    fitted.save(tmp_path / "scaler.json")
+    again = load_data(tiny_file)
+
+    from src.data_loader import ScalerStats
+
+    reused = normalize_data(
+        again, [10], stats=ScalerStats.load(tmp_path / "scaler.json")
+    )
+
+    assert reused.fitted_on_units == [2, 5]
+    assert np.array_equal(reused.mean, fitted.mean)
+    with pytest.raises(ValueError, match="already scaled"):
+        normalize_data(again, [2])
+
+
+def test_split_is_by_unit_and_validation_units_are_checked(tiny_file):
+    data = load_data(tiny_file)
+
+    train, val, test = split_units(data, val_units=[5])
+    drawn = split_units(data, val_fraction=0.34, seed=3)
+
+    assert (train, val, test) == ([2, 10], [5], [11, 14])
+    assert set(drawn[0]).isdisjoint(drawn[1]) and len(drawn[1]) == 1
+    assert drawn == split_units(data, val_fraction=0.34, seed=3)
+    with pytest.raises(ValueError, match=r"unit\(s\) \[11\].*available: \[2, 5, 10\]"):
+        split_units(data, val_units=[11])
+
+
+def test_create_sets_uses_config_and_keeps_units_apart(tiny_file):
+    config = get_config(environ={}, win_len=3, stride=2, val_units=(10,))
+    data = load_data(tiny_file)
+
+    splits = create_training_and_testing_sets(data, config, layout="lstm")
+
+    assert splits.train_units == [2, 5] and splits.val_units == [10]
+    assert set(splits.train.window_unit) == {2, 5}
+    assert set(splits.val.window_unit) == {10}
+    assert set(splits.test.window_unit) == {11, 14}
+    assert splits.scaler.fitted_on_units == [2, 5]
+    assert splits.train[[0]][0].shape == (1, 3, 32)
+
+
+# Bad input ------------------------------------------------------------------------
+
+
+def test_missing_file_says_where_to_get_it(tmp_path):
+    with pytest.raises(DataFileError, match=r"does not exist.*synthetic"):
+        load_data(tmp_path / "N-CMAPSS_DS02-006.h5")
+
+
+def test_truncated_file_is_reported(tiny_file, tmp_path):
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(tiny_file.read_bytes()[: tiny_file.stat().st_size // 2])
+
+    with pytest.raises(DataFileError, match="truncated or corrupt"):
+        load_data(truncated)
+
+
+def test_not_an_hdf5_file_is_reported(tmp_path):
+    bogus = tmp_path / "bogus.h5"
+    bogus.write_text("unit,cycle\n1,1\n")
+
+    with pytest.raises(DataFileError, match="bogus.h5.*truncated or corrupt"):
+        load_data(bogus)
+
+
+def test_missing_key_is_named(tmp_path):
+    path = write_ncmapss(tmp_path / "f.h5", drop=("X_v_test",))
+
+    with pytest.raises(DataFileError, match="'X_v_test' is missing"):
+        load_data(path)
+
+
+def test_name_array_must_match_columns(tmp_path):
+    def short_names(data):
+        data["X_s_var"] = data["X_s_var"][:-1]
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=short_names)
+
+    with pytest.raises(DataFileError, match="X_s_var has 13 names but X_s_dev has 14"):
+        load_data(path)
+
+
+def test_row_counts_must_agree(tmp_path):
+    def drop_label_row(data):
+        data["Y_dev"] = data["Y_dev"][:-1]
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=drop_label_row)
+
+    with pytest.raises(DataFileError, match="row counts differ.*'Y_dev': 57"):
+        load_data(path)
+
+
+def test_label_shape_is_checked(tmp_path):
+    def flat_label(data):
+        data["Y_test"] = data["Y_test"][:, 0]
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=flat_label)
+
+    with pytest.raises(DataFileError, match=r"Y_test has shape \(29,\)"):
+        load_data(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_values_are_located(tmp_path, bad):
+    def poison(data):
+        data["X_v_dev"][25, 3] = bad  # unit 5 starts at row 20
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=poison)
+
+    with pytest.raises(
+        DataFileError, match="X_v_dev holds 1 NaN.*unit 5, first at row 5"
+    ):
+        load_data(path)
+
+
+def test_non_contiguous_units_are_refused(tmp_path):
+    units = {2: ("dev", 2, 3), 5: ("dev", 2, 3), 11: ("test", 2, 3)}
+
+    def interleave(data):
+        data["A_dev"][[0, 6]] = data["A_dev"][[6, 0]]
+
+    path = write_ncmapss(tmp_path / "f.h5", units=units, mutate=interleave)
+
+    with pytest.raises(DataFileError, match="not contiguous"):
+        load_data(path)
+
+
+def test_reading_never_writes_the_file(tiny_file):
+    before = tiny_file.read_bytes()
+
+    load_data(tiny_file)
+
+    assert tiny_file.read_bytes() == before
+    with h5py.File(tiny_file) as file:
+        assert len(file.keys()) == 17
+    assert sum(f * r for s, f, r in TINY_UNITS.values() if s == "dev") == 58

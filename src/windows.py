@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 LAYOUTS = ("cnn", "lstm")
 
@@ -115,10 +115,9 @@ class WindowDataset(Dataset):
         if shuffle:
             generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
             order = torch.randperm(len(self), generator=generator).numpy()
-        remaining = order[start_batch * batch_size :]
-        sampler = BatchSampler(remaining.tolist(), batch_size, drop_last=False)
+        batches = _Batches(order[start_batch * batch_size :], batch_size)
 
-        return DataLoader(self, sampler=sampler, batch_size=None)
+        return DataLoader(self, sampler=batches, batch_size=None)
 
     def _gather(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if index.size and (index.min() < -len(self) or index.max() >= len(self)):
@@ -145,6 +144,20 @@ class WindowDataset(Dataset):
         if self.rul_cap is None:
             return self._labels
         return [np.minimum(labels, self.rul_cap) for labels in self._labels]
+
+
+class _Batches(Sampler):
+    """Consecutive slices of an index order, one array per batch."""
+
+    def __init__(self, order: np.ndarray, batch_size: int) -> None:
+        self.order, self.batch_size = order, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+    def __iter__(self):
+        for start in range(0, len(self.order), self.batch_size):
+            yield self.order[start : start + self.batch_size]
 
 
 def _check_arguments(units, win_len, stride, downsample, layout) -> None:

@@ -119,7 +119,8 @@ def test_no_window_crosses_units_and_labels_align(tiny_file):
     assert (np.diff(first_column, axis=1) == 1).all()
     last_rows = (first_column[:, -1] % 1000).astype(int)
     assert (last_rows == dataset.window_row).all()
-    expected = [data.unit(u).rul[r] for u, r in zip(dataset.window_unit, last_rows)]
+    pairs = zip(dataset.window_unit, last_rows, strict=True)
+    expected = [data.unit(unit).rul[row] for unit, row in pairs]
     assert y.tolist() == expected
     assert np.array_equal(dataset.labels(), y.numpy())
 

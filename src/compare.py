@@ -1,0 +1,185 @@
+"""Evaluate models and baselines the same way and write results files.
+
+Every model is scored on the same test windows with the same metrics, at two
+granularities: per window, and per flight cycle (the mean prediction over a cycle's
+windows, since RUL is constant within a flight). Results go to
+`results/<dataset>/<model>/metrics.json` and `predictions.csv`, written atomically,
+each with the resolved config, the feature list and library versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+from sklearn.linear_model import Ridge
+
+from src import metrics
+from src.windows import WindowDataset
+
+RIDGE_MAX_WINDOWS = 200_000
+RIDGE_ALPHA = 1.0
+GRANULARITIES = ("window", "cycle")
+
+
+def predictions_frame(dataset: WindowDataset, y_pred: np.ndarray) -> pd.DataFrame:
+    """One row per window: unit, last row, cycle, true and predicted RUL."""
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if len(y_pred) != len(dataset):
+        raise ValueError(
+            f"{len(y_pred)} predictions for {len(dataset)} windows; expected one each"
+        )
+
+    return pd.DataFrame(
+        {
+            "unit": dataset.window_unit,
+            "row": dataset.window_row,
+            "cycle": dataset.window_cycle,
+            "y_true": dataset.labels().astype(np.float64),
+            "y_pred": y_pred,
+        }
+    )
+
+
+def per_cycle(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean truth and prediction over each (unit, cycle), with the window count."""
+    grouped = frame.groupby(["unit", "cycle"], sort=False)
+    table = grouped.agg(
+        y_true=("y_true", "mean"), y_pred=("y_pred", "mean"), windows=("y_pred", "size")
+    )
+
+    return table.reset_index()
+
+
+def evaluate(
+    frame: pd.DataFrame, accuracy_bounds=metrics.DEFAULT_ACCURACY_BOUNDS
+) -> dict:
+    """Metrics at both granularities plus RMSE per test unit (window level)."""
+    cycles = per_cycle(frame)
+    report = {
+        "window": metrics.regression_report(
+            frame.y_true, frame.y_pred, accuracy_bounds=accuracy_bounds
+        ),
+        "cycle": metrics.regression_report(
+            cycles.y_true, cycles.y_pred, accuracy_bounds=accuracy_bounds
+        ),
+    }
+    report["rmse_per_unit"] = {
+        str(unit): metrics.rmse(group.y_true, group.y_pred)
+        for unit, group in frame.groupby("unit", sort=False)
+    }
+
+    return report
+
+
+def mean_baseline(train: WindowDataset, test: WindowDataset) -> np.ndarray:
+    """Predict the mean RUL of the training windows for every test window."""
+    return np.full(len(test), float(train.labels().mean()))
+
+
+def ridge_baseline(
+    train: WindowDataset, test: WindowDataset, seed: int = 0, batch_size: int = 4096
+) -> np.ndarray:
+    """Ridge regression on each flattened window (scikit-learn).
+
+    Fitted on at most `RIDGE_MAX_WINDOWS` training windows drawn by `seed` (the
+    full 1 Hz training set has millions); predicts every test window.
+    """
+    count = min(len(train), RIDGE_MAX_WINDOWS)
+    chosen = np.sort(
+        np.random.default_rng(seed).choice(len(train), count, replace=False)
+    )
+    x_train, y_train = train[chosen]
+    model = Ridge(alpha=RIDGE_ALPHA).fit(x_train.flatten(1).numpy(), y_train.numpy())
+    predictions = []
+    for start in range(0, len(test), batch_size):
+        x_test, _ = test[np.arange(start, min(start + batch_size, len(test)))]
+        predictions.append(model.predict(x_test.flatten(1).numpy()))
+
+    return np.concatenate(predictions)
+
+
+def versions() -> dict[str, str]:
+    """Library versions stored with every result."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "sklearn": sklearn.__version__,
+    }
+
+
+def write_results(
+    directory: Path, report: dict, frame: pd.DataFrame, context: dict
+) -> Path:
+    """Write `metrics.json` and `predictions.csv` atomically into `directory`.
+
+    Args:
+        directory: results/<dataset>/<model>.
+        report: Output of `evaluate`, plus any model figures.
+        frame: Window-level predictions (`predictions_frame`).
+        context: Resolved config, feature names and anything else to record.
+
+    Returns:
+        The directory written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    document = {**report, **context, "versions": versions()}
+    _atomic_write(directory / "predictions.csv", frame.to_csv(index=False))
+    _atomic_write(directory / "metrics.json", json.dumps(document, indent=2))
+
+    return directory
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_results(results_dir: Path) -> dict[str, dict]:
+    """metrics.json of every model under results/<dataset>/, keyed by model name."""
+    documents = {}
+    for path in sorted(Path(results_dir).glob("*/metrics.json")):
+        documents[path.parent.name] = json.loads(path.read_text())
+    if not documents:
+        raise FileNotFoundError(
+            f"no results under {results_dir}; run the model notebooks first (make run)"
+        )
+
+    return documents
+
+
+def comparison_table(
+    documents: dict[str, dict], granularity: str = "window"
+) -> pd.DataFrame:
+    """One row per model: metrics at `granularity` plus model figures."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(
+            f"granularity {granularity!r}; expected one of {GRANULARITIES}"
+        )
+    rows = {}
+    for name, document in documents.items():
+        row = dict(document[granularity])
+        for key in (
+            "parameters",
+            "train_seconds_per_epoch",
+            "inference_windows_per_second",
+        ):
+            row[key] = document.get(key)
+        rows[name] = row
+
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")

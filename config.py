@@ -33,6 +33,14 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+# Settings each dataset changes (after the profile, before the environment): the
+# standard C-MAPSS protocol of the literature.
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ncmapss": {},
+    "cmapss": {"win_len": 30, "rul_cap": 125.0, "learning_rate": 1e-3},
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved settings of one run; stored inside every checkpoint and results file.
@@ -67,15 +75,33 @@ class Config:
     lstm_hidden_size: int = 64
     lstm_layers: int = 2
     lstm_dropout: float = 0.1
-    # Paths.
-    checkpoint_path: str = "models/cnn.pt"
+    # C-MAPSS protocol: cap training labels at this many cycles (0 = no cap), and
+    # z-score per operating condition (needed for FD002 and FD004).
+    rul_cap: float = 0.0
+    scale_per_condition: bool = False
+    # Paths; {dataset} and {model} are filled in per run.
+    checkpoint_path: str = "models/{dataset}/{model}.pt"
     results_dir: str = "results"
+    reports_dir: str = "reports"
 
     def path(self, name: str) -> Path:
         """Absolute path of the path-valued field `name` (relative to the repo)."""
         value = Path(getattr(self, name))
 
         return value if value.is_absolute() else ROOT / value
+
+    def dataset_tag(self) -> str:
+        """Short name of the dataset for folders: file stem or `cmapss_FD001`."""
+        if self.dataset.startswith("cmapss:"):
+            return "cmapss_" + self.dataset.split(":", 1)[1].upper()
+        return Path(self.filename).stem
+
+    def checkpoint_file(self, model: str, dataset_tag: str | None = None) -> Path:
+        """Checkpoint of `model` for this dataset (absolute)."""
+        tag = dataset_tag or self.dataset_tag()
+        path = Path(self.checkpoint_path.format(dataset=tag, model=model))
+
+        return path if path.is_absolute() else ROOT / path
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict of every field."""
@@ -108,7 +134,15 @@ def get_config(environ: dict[str, str] | None = None, **overrides: Any) -> Confi
     unknown = set(overrides) - _field_types().keys()
     if unknown:
         raise ValueError(f"unknown config field(s) {sorted(unknown)}")
-    config = Config(**{**PROFILES[profile], **from_env, **overrides})
+    dataset = overrides.get("dataset", from_env.get("dataset", Config.dataset))
+    family = dataset.split(":", 1)[0]
+    if family not in DATASET_DEFAULTS:
+        raise ValueError(
+            f"unknown dataset {dataset!r}; expected 'ncmapss' or 'cmapss:FD001' ... "
+            "'cmapss:FD004'"
+        )
+    layers = {**PROFILES[profile], **DATASET_DEFAULTS[family], **from_env, **overrides}
+    config = Config(**layers)
     _validate(config)
 
     return config
@@ -161,6 +195,8 @@ def _validate(config: Config) -> None:
         raise ValueError(f"val_fraction must be in [0, 1), got {config.val_fraction}")
     if config.learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}")
+    if config.rul_cap < 0:
+        raise ValueError(f"rul_cap must be >= 0 (0 = no cap), got {config.rul_cap}")
     if config.max_train_batches < 0 or config.autosave_every < 0:
         raise ValueError("max_train_batches and autosave_every must be >= 0")
 

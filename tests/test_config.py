@@ -1,0 +1,68 @@
+"""Configuration: defaults, profiles, dataset defaults, environment overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+import config
+from config import get_config
+
+
+def test_original_design_values_and_names():
+    resolved = get_config(environ={}, profile="full")
+
+    assert resolved.epochs == 10
+    assert resolved.learning_rate == 1e-4
+    assert (resolved.batch_size, resolved.win_len) == (256, 10)
+    assert (resolved.autosave_every, resolved.load_model) == (500, True)
+    assert resolved.filename == "datasets/N-CMAPSS_DS02-006.h5"
+    assert get_config().batch_size == config.BATCH_SIZE
+
+
+def test_environment_overrides_profile_and_defaults():
+    environ = {"PROFILE": "smoke", "EPOCHS": "4", "VAL_UNITS": "2,5", "LOAD_MODEL": "0"}
+
+    resolved = get_config(environ=environ)
+
+    assert resolved.epochs == 4  # the environment wins over the profile
+    assert resolved.max_train_batches == 20  # from the smoke profile
+    assert resolved.val_units == (2, 5)
+    assert resolved.load_model is False
+
+
+def test_keyword_overrides_win_over_environment():
+    resolved = get_config(environ={"WIN_LEN": "12"}, win_len=7)
+
+    assert resolved.win_len == 7
+
+
+def test_cmapss_defaults_follow_the_protocol_unless_overridden():
+    cmapss = get_config(environ={"DATASET": "cmapss:FD001"})
+    shorter = get_config(environ={"DATASET": "cmapss:FD003", "WIN_LEN": "20"})
+
+    assert (cmapss.win_len, cmapss.rul_cap) == (30, 125.0)
+    assert shorter.win_len == 20
+    assert cmapss.checkpoint_file("cnn").parts[-2:] == ("cmapss_FD001", "cnn.pt")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"EPOCHS": "ten"}, "EPOCHS='ten'"),
+        ({"LOAD_MODEL": "maybe"}, "LOAD_MODEL='maybe'"),
+        ({"PROFILE": "fast"}, "unknown profile 'fast'"),
+        ({"DATASET": "cmaps:FD001"}, "unknown dataset 'cmaps:FD001'"),
+        ({"WIN_LEN": "0"}, "win_len must be >= 1, got 0"),
+        ({"VAL_FRACTION": "1.5"}, "val_fraction must be in"),
+    ],
+)
+def test_bad_values_are_named(environ, message):
+    with pytest.raises(ValueError, match=message):
+        get_config(environ=environ)
+
+
+def test_unknown_field_is_refused():
+    with pytest.raises(ValueError, match="unknown config field"):
+        get_config(environ={}, epoch=3)
+    with pytest.raises(AttributeError, match="NOT_A_SETTING"):
+        config.NOT_A_SETTING  # noqa: B018

@@ -1,0 +1,892 @@
+"""Hand-written autograd layers: convolution, dense, LeakyReLU, pooling, flatten.
+
+Each layer is a ``torch.autograd.Function`` whose backward pass is derived and coded
+here; torch autograd only chains the Functions together. Convolution runs as im2col:
+a channels-last patch matrix times the flattened kernels, processed in batch chunks
+small enough to stay in cache. Only what the CNN needs is supported; the rest raises.
+"""
+
+import math
+
+import torch
+import torch.nn as nn
+from torch.autograd.function import once_differentiable
+
+# A patch matrix holds kh*kw copies of its input. Whole-batch matrices (189 MB at
+# batch 256, 64 channels, 10x32) are allocated with fresh pages on every call and
+# fall out of cache; chunks of about this size made the training step ~2x faster.
+_PATCH_CHUNK_BYTES = 12 * 2**20
+
+
+# ----------------------------------------------------------------------------------
+# Convolution helpers
+# ----------------------------------------------------------------------------------
+
+
+def _as_pair(value: int | tuple[int, int], name: str, minimum: int) -> tuple[int, int]:
+    """Turns an int or a pair of ints into a pair, checking each is >= minimum.
+
+    Args:
+        value: An int, or a tuple/list of two ints.
+        name: Option name used in the error message.
+        minimum: Smallest allowed value.
+
+    Returns:
+        The value as a (height, width) pair.
+
+    Raises:
+        ValueError: If value is not an int or pair of ints, or is below minimum.
+    """
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    valid = len(pair) == 2 and all(isinstance(v, int) for v in pair)
+    if not valid or min(pair) < minimum:
+        raise ValueError(
+            f"{name} must be an int or a pair of ints >= {minimum}, got {value!r}"
+        )
+
+    return pair
+
+
+def _check_conv_input(x: torch.Tensor, weight: torch.Tensor) -> None:
+    """Raises ValueError unless x is 4-D with the weight's input channel count."""
+    if x.dim() != 4:
+        raise ValueError(
+            f"conv input must be 4-D (B, C_in, H, W), got shape {tuple(x.shape)}"
+        )
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv input has {x.shape[1]} channels, expected {weight.shape[1]} "
+            f"(input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)})"
+        )
+
+
+def _conv_output_size(
+    in_size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> tuple[int, int]:
+    """Output (H_out, W_out) of a convolution; raises if the kernel does not fit."""
+    padded = tuple(size + 2 * pad for size, pad in zip(in_size, padding, strict=True))
+    if padded[0] < kernel[0] or padded[1] < kernel[1]:
+        raise ValueError(
+            f"padded input {padded} is smaller than the kernel {kernel} "
+            f"(input {in_size}, padding {padding})"
+        )
+
+    return tuple(
+        (size - k) // s + 1 for size, k, s in zip(padded, kernel, stride, strict=True)
+    )
+
+
+def _pad_channels_last(x_nhwc: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
+    """Zero-pads H and W of a (B, H, W, C) tensor into a new contiguous buffer."""
+    if padding == (0, 0):
+        return x_nhwc.contiguous()
+
+    B, H, W, C = x_nhwc.shape
+    ph, pw = padding
+    x_pad = x_nhwc.new_zeros(B, H + 2 * ph, W + 2 * pw, C)
+    x_pad[:, ph : ph + H, pw : pw + W].copy_(x_nhwc)
+
+    return x_pad
+
+
+def _patch_view(
+    x_pad: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    out_size: tuple[int, int],
+) -> torch.Tensor:
+    """Zero-copy view of every kernel window of a padded channels-last input.
+
+    Args:
+        x_pad: Padded input, contiguous.
+        kernel: (kh, kw).
+        stride: (sh, sw).
+        out_size: (H_out, W_out).
+
+    Returns:
+        A strided view; element [b, i, j, u, v, c] is x_pad[b, i*sh + u, j*sw + v, c].
+
+    Shapes:
+        x_pad: (B, H_pad, W_pad, C_in) -> (B, H_out, W_out, kh, kw, C_in)
+    """
+    B, _, _, C = x_pad.shape
+    s_b, s_h, s_w, s_c = x_pad.stride()
+    shape = (B, *out_size, *kernel, C)
+    strides = (s_b, s_h * stride[0], s_w * stride[1], s_h, s_w, s_c)
+
+    return x_pad.as_strided(shape, strides)
+
+
+def _flat_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """Kernels as rows in the (kh, kw, C_in) order of the patch matrix columns.
+
+    Shapes:
+        weight: (C_out, C_in, kh, kw) -> (C_out, kh*kw*C_in)
+    """
+    return weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def _batch_chunks(batch_size: int, samples_per_chunk: int):
+    """Yields (first, stop) sample ranges covering the batch."""
+    for first in range(0, batch_size, samples_per_chunk):
+        yield first, min(batch_size, first + samples_per_chunk)
+
+
+def _samples_per_chunk(x: torch.Tensor, rows_per_sample: int, patch_len: int) -> int:
+    """Samples whose patch rows fit in _PATCH_CHUNK_BYTES (at least one)."""
+    sample_bytes = rows_per_sample * patch_len * x.element_size()
+
+    return max(1, min(x.shape[0], _PATCH_CHUNK_BYTES // max(1, sample_bytes)))
+
+
+def _col2im_add(
+    grad_pad: torch.Tensor, cols: torch.Tensor, stride: tuple[int, int]
+) -> None:
+    """Adds each kernel offset's column gradients into the padded input gradient.
+
+    Args:
+        grad_pad: Zero-initialised padded input gradient, updated in place.
+        cols: Gradient of the patch matrix for the same samples.
+        stride: (sh, sw).
+
+    Shapes:
+        grad_pad: (b, H_pad, W_pad, C_in)
+        cols: (b, H_out, W_out, kh, kw, C_in)
+    """
+    _, H_out, W_out, kh, kw, _ = cols.shape
+    sh, sw = stride
+    for u in range(kh):
+        for v in range(kw):
+            rows = slice(u, u + sh * (H_out - 1) + 1, sh)
+            columns = slice(v, v + sw * (W_out - 1) + 1, sw)
+            grad_pad[:, rows, columns] += cols[:, :, :, u, v]
+
+
+# ----------------------------------------------------------------------------------
+# Functions
+# ----------------------------------------------------------------------------------
+
+
+class Conv2dFunction(torch.autograd.Function):
+    """2-D cross-correlation by im2col, with zero padding and stride.
+
+    Y[b, o, i, j] = bias[o] + sum_{c,u,v} W[o, c, u, v] X_pad[b, c, i*sh+u, j*sw+v],
+    computed as Y_mat = P W_mat^T + bias, where P holds one flattened window per row.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+        """Convolves x with weight.
+
+        Args:
+            ctx: Autograd context.
+            x: Input batch.
+            weight: Kernels.
+            bias: Per-output-channel bias, or None.
+            stride: Int or (sh, sw), each >= 1.
+            padding: Int or (ph, pw) zeros added on both sides, each >= 0.
+
+        Returns:
+            The output, NCHW-shaped and laid out channels-last in memory.
+
+        Shapes:
+            x: (B, C_in, H, W); weight: (C_out, C_in, kh, kw); bias: (C_out,)
+            output: (B, C_out, H_out, W_out), H_out = (H + 2ph - kh) // sh + 1
+        """
+        _check_conv_input(x, weight)
+        stride = _as_pair(stride, "stride", 1)
+        padding = _as_pair(padding, "padding", 0)
+        B, C_in, H, W = x.shape
+        C_out, _, kh, kw = weight.shape
+        H_out, W_out = _conv_output_size((H, W), (kh, kw), stride, padding)
+
+        x_pad = _pad_channels_last(x.permute(0, 2, 3, 1), padding)  # (B, Hp, Wp, C)
+        windows = _patch_view(x_pad, (kh, kw), stride, (H_out, W_out))
+        weight_mat = _flat_kernels(weight)  # (C_out, kh*kw*C_in)
+        out = x.new_empty(B * H_out * W_out, C_out)  # rows ordered (b, i, j)
+        _conv_forward_chunks(windows, weight_mat, bias, out)
+
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bias is not None
+
+        return out.view(B, H_out, W_out, C_out).permute(0, 3, 1, 2)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """Gradients of the loss L with respect to x, weight and bias.
+
+        With G the output gradient as a (B*H_out*W_out, C_out) matrix:
+        (1) dL/dbias = sum of G over batch, height and width (its rows).
+        (2) dL/dW_mat = G^T P, summed over batch chunks; P is rebuilt from x.
+        (3) dL/dX = col2im(G W_mat): each patch-row gradient is added back to the
+            input positions it was copied from, then the padding is cut off.
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dY, any memory layout.
+
+        Returns:
+            (dL/dx, dL/dweight, dL/dbias, None, None); None where not needed.
+
+        Shapes:
+            grad_output: (B, C_out, H_out, W_out)
+        """
+        x, weight = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        C_out = weight.shape[0]
+        grad_rows = grad_output.permute(0, 2, 3, 1).reshape(-1, C_out)  # (BHW, C_out)
+        grad_x = grad_weight = grad_bias = None
+
+        # (1)
+        if needs_bias and ctx.has_bias:
+            grad_bias = grad_rows.sum(dim=0)
+
+        # (2) and (3) share one pass over batch chunks.
+        if needs_x or needs_weight:
+            grad_x, grad_weight = _conv_backward_chunks(
+                x, weight, grad_rows, ctx.stride, ctx.padding, needs_x, needs_weight
+            )
+
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def _conv_forward_chunks(
+    windows: torch.Tensor,
+    weight_mat: torch.Tensor,
+    bias: torch.Tensor | None,
+    out: torch.Tensor,
+) -> None:
+    """Fills out = P W_mat^T + bias chunk by chunk, reusing one patch buffer.
+
+    Args:
+        windows: Patch view from _patch_view.
+        weight_mat: Flattened kernels from _flat_kernels.
+        bias: Bias or None.
+        out: Output rows, written in place.
+
+    Shapes:
+        windows: (B, H_out, W_out, kh, kw, C_in); weight_mat: (C_out, K)
+        out: (B*H_out*W_out, C_out), K = kh*kw*C_in
+    """
+    B, H_out, W_out = windows.shape[:3]
+    rows_per_sample, patch_len = H_out * W_out, weight_mat.shape[1]
+    per_chunk = _samples_per_chunk(windows, rows_per_sample, patch_len)
+    buffer = windows.new_empty(per_chunk * rows_per_sample, patch_len)
+    for first, stop in _batch_chunks(B, per_chunk):
+        rows = slice(first * rows_per_sample, stop * rows_per_sample)
+        patches = buffer[: rows.stop - rows.start]  # (b*H_out*W_out, K)
+        patches.view(stop - first, *windows.shape[1:]).copy_(windows[first:stop])
+        if bias is None:
+            torch.mm(patches, weight_mat.t(), out=out[rows])
+        else:
+            torch.addmm(bias, patches, weight_mat.t(), out=out[rows])
+
+
+def _conv_backward_chunks(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    grad_rows: torch.Tensor,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    needs_x: bool,
+    needs_weight: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Steps (2) and (3) of Conv2dFunction.backward, one batch chunk at a time.
+
+    One buffer serves each chunk twice: first as the rebuilt patch matrix P for
+    dL/dW_mat += G^T P, then as the patch gradient G W_mat that col2im folds back.
+
+    Args:
+        x: Forward input.
+        weight: Forward kernels.
+        grad_rows: Output gradient as rows.
+        stride: (sh, sw).
+        padding: (ph, pw).
+        needs_x: Whether to compute dL/dx.
+        needs_weight: Whether to compute dL/dweight.
+
+    Returns:
+        (dL/dx laid out channels-last or None, dL/dweight or None).
+
+    Shapes:
+        x: (B, C_in, H, W); weight: (C_out, C_in, kh, kw)
+        grad_rows: (B*H_out*W_out, C_out)
+    """
+    B, C_in, H, W = x.shape
+    C_out, _, kh, kw = weight.shape
+    out_size = _conv_output_size((H, W), (kh, kw), stride, padding)
+    rows_per_sample, patch_len = out_size[0] * out_size[1], C_in * kh * kw
+    per_chunk = _samples_per_chunk(x, rows_per_sample, patch_len)
+    buffer = x.new_empty(per_chunk * rows_per_sample, patch_len)
+    weight_mat = _flat_kernels(weight)  # (C_out, K)
+
+    if needs_weight:
+        x_pad = _pad_channels_last(x.permute(0, 2, 3, 1), padding)
+        windows = _patch_view(x_pad, (kh, kw), stride, out_size)
+        grad_weight_mat = x.new_zeros(C_out, patch_len)
+    if needs_x:
+        grad_x = x.new_empty(B, H, W, C_in)
+        grad_pad = x.new_empty(per_chunk, H + 2 * padding[0], W + 2 * padding[1], C_in)
+
+    for first, stop in _batch_chunks(B, per_chunk):
+        grad_chunk = grad_rows[first * rows_per_sample : stop * rows_per_sample]
+        buffer_chunk = buffer[: grad_chunk.shape[0]]  # (b*H_out*W_out, K)
+        cols = buffer_chunk.view(stop - first, *out_size, kh, kw, C_in)
+        if needs_weight:
+            cols.copy_(windows[first:stop])
+            grad_weight_mat.addmm_(grad_chunk.t(), buffer_chunk)
+        if needs_x:
+            torch.mm(grad_chunk, weight_mat, out=buffer_chunk)
+            grad_pad_chunk = grad_pad[: stop - first].zero_()
+            _col2im_add(grad_pad_chunk, cols, stride)
+            inner = grad_pad_chunk[:, padding[0] : padding[0] + H]
+            grad_x[first:stop].copy_(inner[:, :, padding[1] : padding[1] + W])
+
+    grad_x = grad_x.permute(0, 3, 1, 2) if needs_x else None
+    if needs_weight:
+        grad_weight_mat = grad_weight_mat.view(C_out, kh, kw, C_in)
+        grad_weight = grad_weight_mat.permute(0, 3, 1, 2).contiguous()
+    else:
+        grad_weight = None
+
+    return grad_x, grad_weight
+
+
+class DenseFunction(torch.autograd.Function):
+    """Fully connected layer y = x W^T + b over the last dimension."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        """Applies the affine map to every row of x.
+
+        Args:
+            ctx: Autograd context.
+            x: Input features.
+            weight: Weight matrix W.
+            bias: Bias b, or None.
+
+        Returns:
+            x W^T + b.
+
+        Shapes:
+            x: (*, in_features); weight: (out_features, in_features)
+            bias: (out_features,); output: (*, out_features)
+        """
+        _check_dense_input(x, weight)
+        x_rows = x.reshape(-1, weight.shape[1])  # (N, in_features)
+        if bias is None:
+            y_rows = x_rows @ weight.t()
+        else:
+            y_rows = torch.addmm(bias, x_rows, weight.t())
+
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+
+        return y_rows.view(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """Gradients of the loss L for y = x W^T + b, with G = dL/dy as rows.
+
+        (1) dL/dx = G W
+        (2) dL/dW = G^T x
+        (3) dL/db = sum of G over its rows
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dy.
+
+        Returns:
+            (dL/dx, dL/dW, dL/db); None where not needed.
+
+        Shapes:
+            grad_output: (*, out_features)
+        """
+        x, weight = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad
+        grad_rows = grad_output.reshape(-1, weight.shape[0])  # (N, out_features)
+        grad_x = grad_weight = grad_bias = None
+
+        # (1)
+        if needs_x:
+            grad_x = (grad_rows @ weight).view(x.shape)
+
+        # (2)
+        if needs_weight:
+            grad_weight = grad_rows.t() @ x.reshape(-1, weight.shape[1])
+
+        # (3)
+        if needs_bias and ctx.has_bias:
+            grad_bias = grad_rows.sum(dim=0)
+
+        return grad_x, grad_weight, grad_bias
+
+
+def _check_dense_input(x: torch.Tensor, weight: torch.Tensor) -> None:
+    """Raises ValueError unless the last dimension of x is in_features."""
+    if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"dense input must have shape (*, {weight.shape[1]}), got {tuple(x.shape)}"
+        )
+
+
+class LeakyReLUFunction(torch.autograd.Function):
+    """Leaky rectifier y = x for x > 0, y = s x otherwise (s = negative_slope)."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        """Applies the leaky rectifier elementwise.
+
+        Args:
+            ctx: Autograd context.
+            x: Input of any shape.
+            negative_slope: Slope s for x <= 0.
+
+        Returns:
+            max(x, s x) when s <= 1, else min(x, s x) (both equal the definition and
+            avoid boolean masks, which are slow on CPU).
+        """
+        scaled = x * negative_slope
+        y = (
+            torch.maximum(x, scaled)
+            if negative_slope <= 1
+            else torch.minimum(x, scaled)
+        )
+
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """dL/dx = G * (s + (1 - s) [x > 0]), with G = dL/dy.
+
+        (1) Indicator [x > 0] = max(sign(x), 0), exactly 0 at x = 0 like torch.
+        (2) Local slope s + (1 - s) [x > 0], built in the indicator's own buffer.
+        (3) Multiply by G.
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dy.
+
+        Returns:
+            (dL/dx, None).
+        """
+        (x,) = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        s = ctx.negative_slope
+
+        # (1)
+        local_slope = torch.sign(x).clamp_(min=0)
+
+        # (2)
+        local_slope.mul_(1 - s).add_(s)
+
+        # (3)
+        return grad_output * local_slope, None
+
+
+def _adaptive_pool_matrix(
+    in_size: int, out_size: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Averaging matrix of 1-D adaptive pooling, using torch's bin edges.
+
+    Bin p covers [floor(p * in / out), ceil((p + 1) * in / out)).
+
+    Shapes:
+        output: (out_size, in_size)
+    """
+    p = torch.arange(out_size, device=device)
+    start = (p * in_size) // out_size
+    stop = -((-(p + 1) * in_size) // out_size)
+    positions = torch.arange(in_size, device=device)
+    inside = (positions >= start[:, None]) & (positions < stop[:, None])
+    inside = inside.to(dtype)
+
+    return inside / inside.sum(dim=1, keepdim=True)
+
+
+def _pool_output_size(
+    output_size: int | tuple[int | None, int | None], in_size: tuple[int, int]
+) -> tuple[int, int]:
+    """Resolves an adaptive pooling size; None keeps that input dimension.
+
+    Raises:
+        ValueError: If output_size is not an int >= 1 or a pair of such / None.
+    """
+    pair = (output_size, output_size) if isinstance(output_size, int) else output_size
+    valid = isinstance(pair, tuple | list) and len(pair) == 2
+    valid = valid and all(v is None or (isinstance(v, int) and v >= 1) for v in pair)
+    if not valid:
+        raise ValueError(
+            "output_size must be an int >= 1 or a pair of ints >= 1 or None, "
+            f"got {output_size!r}"
+        )
+
+    return tuple(
+        size if v is None else v for v, size in zip(pair, in_size, strict=True)
+    )
+
+
+def _is_channels_last(x: torch.Tensor) -> bool:
+    """True for a 4-D tensor laid out channels-last but not also NCHW-contiguous."""
+    if x.dim() != 4 or x.is_contiguous():
+        return False
+
+    return x.is_contiguous(memory_format=torch.channels_last)
+
+
+def _spatial_map(
+    t: torch.Tensor,
+    matrix: torch.Tensor,
+    out_size: tuple[int, int],
+    channels_last: bool,
+) -> torch.Tensor:
+    """Applies a linear map to the flattened (H, W) plane of every channel.
+
+    Works in the tensor's own layout, so a channels-last tensor is not copied.
+
+    Args:
+        t: Input whose last two dimensions are the plane.
+        matrix: The map M; out_flat = M t_flat.
+        out_size: (H_out, W_out), with H_out * W_out rows in M.
+        channels_last: Whether t (and the result) are laid out channels-last.
+
+    Returns:
+        The mapped tensor.
+
+    Shapes:
+        t: (*, H, W); matrix: (H_out*W_out, H*W); output: (*, H_out, W_out)
+    """
+    if channels_last:
+        B, C = t.shape[:2]
+        columns = t.permute(0, 2, 3, 1).reshape(B, -1, C)  # (B, H*W, C)
+        mapped = matrix @ columns  # (B, H_out*W_out, C)
+        return mapped.view(B, *out_size, C).permute(0, 3, 1, 2)
+
+    rows = t.reshape(*t.shape[:-2], -1)  # (*, H*W)
+
+    return (rows @ matrix.t()).view(*t.shape[:-2], *out_size)
+
+
+class AdaptiveAvgPool2dFunction(torch.autograd.Function):
+    """Adaptive average pooling over the last two dimensions.
+
+    Averaging over a rectangular bin is separable, so the pooled plane is
+    y_flat = A x_flat with A = A_h kron A_w, the 1-D averaging matrices.
+    """
+
+    @staticmethod
+    def forward(ctx, x, output_size=1):
+        """Averages each bin of every (H, W) plane.
+
+        Args:
+            ctx: Autograd context.
+            x: Input batch or single sample.
+            output_size: Int or (H_out, W_out); None keeps that input size.
+
+        Returns:
+            The pooled tensor, in x's memory layout.
+
+        Shapes:
+            x: (B, C, H, W) or (C, H, W) -> (B, C, H_out, W_out) or (C, H_out, W_out)
+        """
+        if x.dim() not in (3, 4):
+            raise ValueError(
+                f"pool input must be 3-D or 4-D (*, H, W), got shape {tuple(x.shape)}"
+            )
+        in_size = tuple(x.shape[-2:])
+        out_size = _pool_output_size(output_size, in_size)
+        pool = _pool_matrix(in_size, out_size, x)  # (H_out*W_out, H*W)
+
+        ctx.in_size, ctx.out_size = in_size, out_size
+        ctx.channels_last = _is_channels_last(x)
+
+        return _spatial_map(x, pool, out_size, ctx.channels_last)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """dL/dx_flat = A^T G_flat, with G = dL/dy.
+
+        (1) Rebuild the averaging matrix A.
+        (2) Spread each bin's gradient back over its inputs with A^T.
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dy.
+
+        Returns:
+            (dL/dx, None), dL/dx laid out like the forward input.
+
+        Shapes:
+            grad_output: (*, H_out, W_out) -> dL/dx: (*, H, W)
+        """
+        if not ctx.needs_input_grad[0]:
+            return None, None
+
+        # (1)
+        pool = _pool_matrix(ctx.in_size, ctx.out_size, grad_output)
+
+        # (2)
+        grad_x = _spatial_map(grad_output, pool.t(), ctx.in_size, ctx.channels_last)
+
+        return grad_x, None
+
+
+def _pool_matrix(
+    in_size: tuple[int, int], out_size: tuple[int, int], like: torch.Tensor
+) -> torch.Tensor:
+    """2-D adaptive averaging matrix A_h kron A_w in like's dtype and device.
+
+    Shapes:
+        output: (H_out*W_out, H*W)
+    """
+    rows, cols = (
+        _adaptive_pool_matrix(n_in, n_out, like.dtype, like.device)
+        for n_in, n_out in zip(in_size, out_size, strict=True)
+    )
+
+    return torch.kron(rows, cols)
+
+
+def _flatten_shape(shape: torch.Size, start_dim: int, end_dim: int) -> tuple[int, ...]:
+    """Shape after merging dimensions start_dim..end_dim, like torch.flatten."""
+    rank = len(shape)
+    in_range = all(-rank <= dim < rank for dim in (start_dim, end_dim))
+    if not in_range or start_dim % rank > end_dim % rank:
+        raise ValueError(
+            f"cannot flatten dims {start_dim}..{end_dim} of shape {tuple(shape)}"
+        )
+    start, end = start_dim % rank, end_dim % rank
+
+    return (*shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :])
+
+
+class FlattenFunction(torch.autograd.Function):
+    """Merges a range of dimensions into one; the gradient is reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, start_dim=1, end_dim=-1):
+        """Flattens dimensions start_dim..end_dim (inclusive) of x.
+
+        Args:
+            ctx: Autograd context.
+            x: Input.
+            start_dim: First dimension to merge.
+            end_dim: Last dimension to merge.
+
+        Returns:
+            x reshaped (a view when the layout allows).
+
+        Shapes:
+            x: (B, C, H, W) with defaults -> (B, C*H*W)
+        """
+        ctx.in_shape = x.shape
+
+        return x.reshape(_flatten_shape(x.shape, start_dim, end_dim))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """dL/dx is dL/dy reshaped to the input shape (flattening moves no value).
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dy.
+
+        Returns:
+            (dL/dx, None, None).
+        """
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+
+        return grad_output.reshape(ctx.in_shape), None, None
+
+
+# ----------------------------------------------------------------------------------
+# Modules
+# ----------------------------------------------------------------------------------
+
+
+def _check_supported(name: str, value, supported) -> None:
+    """Raises ValueError naming an option whose value we do not implement."""
+    if value != supported:
+        raise ValueError(
+            f"{name}={value!r} is not supported, only {name}={supported!r}"
+        )
+
+
+class CustomConv2d(nn.Module):
+    """Conv2d on Conv2dFunction, initialised like torch.nn.Conv2d.
+
+    Supports stride and zero padding; dilation, groups, other padding modes and
+    string padding ("same", "valid") raise ValueError.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        padding_mode: str = "zeros",
+    ) -> None:
+        """Creates the kernels (and bias) and initialises them.
+
+        Args:
+            in_channels: Input channels C_in.
+            out_channels: Output channels C_out.
+            kernel_size: Int or (kh, kw).
+            stride: Int or (sh, sw).
+            padding: Int or (ph, pw) zeros on both sides.
+            bias: Whether to learn a per-channel bias.
+            dilation: Must be 1.
+            groups: Must be 1.
+            padding_mode: Must be "zeros".
+        """
+        super().__init__()
+        if isinstance(padding, str):
+            raise ValueError(f"padding={padding!r} is not supported, give ints")
+        _check_supported("dilation", _as_pair(dilation, "dilation", 1), (1, 1))
+        _check_supported("groups", groups, 1)
+        _check_supported("padding_mode", padding_mode, "zeros")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _as_pair(kernel_size, "kernel_size", 1)
+        self.stride = _as_pair(stride, "stride", 1)
+        self.padding = _as_pair(padding, "padding", 0)
+
+        weight_shape = (out_channels, in_channels, *self.kernel_size)
+        self.weight = nn.Parameter(torch.empty(weight_shape))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Same draws as torch.nn.Conv2d: Kaiming-uniform kernels, small bias."""
+        _init_like_torch(self.weight, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: (B, C_in, H, W) -> (B, C_out, H_out, W_out), channels-last."""
+        return Conv2dFunction.apply(
+            x, self.weight, self.bias, self.stride, self.padding
+        )
+
+    def extra_repr(self) -> str:
+        has_bias = self.bias is not None
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, bias={has_bias}"
+        )
+
+
+class CustomDense(nn.Module):
+    """Linear layer on DenseFunction, initialised like torch.nn.Linear."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        """Creates the weight (and bias) and initialises them.
+
+        Args:
+            in_features: Input size.
+            out_features: Output size.
+            bias: Whether to learn a bias.
+        """
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Same draws as torch.nn.Linear: Kaiming-uniform weight, small bias."""
+        _init_like_torch(self.weight, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: (*, in_features) -> (*, out_features)."""
+        return DenseFunction.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+def _init_like_torch(weight: nn.Parameter, bias: nn.Parameter | None) -> None:
+    """Initialises as torch's Conv2d and Linear do, drawing in the same order.
+
+    The weight is Kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)); the bias is drawn from the same bound.
+    """
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight[0].numel()
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        nn.init.uniform_(bias, -bound, bound)
+
+
+class CustomLeakyReLU(nn.Module):
+    """LeakyReLU on LeakyReLUFunction."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        """Args:
+        negative_slope: Slope for inputs <= 0.
+        """
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: any -> same."""
+        return LeakyReLUFunction.apply(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class CustomAdaptiveAvgPool2d(nn.Module):
+    """AdaptiveAvgPool2d on AdaptiveAvgPool2dFunction (any output size)."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+        """Args:
+        output_size: Int or (H_out, W_out); None keeps that input size.
+        """
+        super().__init__()
+        _pool_output_size(output_size, (1, 1))  # fail at construction, not later
+        self.output_size = output_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: (B, C, H, W) -> (B, C, H_out, W_out); 3-D input also works."""
+        return AdaptiveAvgPool2dFunction.apply(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class CustomFlatten(nn.Module):
+    """Flatten on FlattenFunction."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        """Args:
+        start_dim: First dimension to merge.
+        end_dim: Last dimension to merge (inclusive).
+        """
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: (B, C, H, W) -> (B, C*H*W) with the defaults."""
+        return FlattenFunction.apply(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

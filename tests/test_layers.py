@@ -1,0 +1,408 @@
+"""Tests of the hand-written autograd layers in src/layers.py.
+
+Each Function is checked twice: gradcheck in float64 on tiny shapes, and equality of
+outputs and gradients with torch's reference op on float32 shapes like the real ones.
+"""
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.autograd import gradcheck
+
+from src import layers
+from src.layers import (
+    AdaptiveAvgPool2dFunction,
+    Conv2dFunction,
+    CustomAdaptiveAvgPool2d,
+    CustomConv2d,
+    CustomDense,
+    CustomFlatten,
+    CustomLeakyReLU,
+    DenseFunction,
+    FlattenFunction,
+    LeakyReLUFunction,
+)
+
+FLOAT32_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+
+
+def _double(*shape: int, channels_last: bool = False) -> torch.Tensor:
+    """Random float64 leaf tensor that requires grad."""
+    t = torch.randn(*shape, dtype=torch.float64)
+    if channels_last:
+        t = t.contiguous(memory_format=torch.channels_last)
+
+    return t.requires_grad_()
+
+
+def _assert_close_to_scale(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    """Float32 closeness for sums over many terms (a weight gradient over 80k rows):
+    the absolute tolerance follows the size of the largest expected entry."""
+    scale = expected.abs().max().item()
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+def _grads_of(output: torch.Tensor, grad_output: torch.Tensor, inputs) -> tuple:
+    """Gradients of sum(output * grad_output) with respect to inputs."""
+    return torch.autograd.grad(output, inputs, grad_output)
+
+
+# ----------------------------------------------------------------------------------
+# gradcheck, float64, tiny shapes
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("padding", [0, 1, (1, 2)])
+@pytest.mark.parametrize("stride", [1, 2, (2, 1)])
+def test_conv_gradcheck(stride, padding, bias):
+    torch.manual_seed(0)
+    x = _double(2, 3, 6, 5)
+    weight = _double(4, 3, 3, 2)  # non-square kernel
+    b = _double(4) if bias else None
+
+    def conv(x, weight, b):
+        return Conv2dFunction.apply(x, weight, b, stride, padding)
+
+    assert gradcheck(conv, (x, weight, b))
+
+
+def test_conv_gradcheck_across_uneven_batch_chunks(monkeypatch):
+    torch.manual_seed(0)
+    x = _double(5, 2, 4, 3)
+    weight = _double(3, 2, 2, 2)
+    b = _double(3)
+    # Two samples' patch rows per chunk: chunks of 2, 2 and 1 samples.
+    monkeypatch.setattr(layers, "_PATCH_CHUNK_BYTES", 2 * 12 * 8 * 8)
+
+    def conv(x, weight, b):
+        return Conv2dFunction.apply(x, weight, b, 1, 1)
+
+    assert gradcheck(conv, (x, weight, b))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape", [(3, 5), (2, 3, 5)])
+def test_dense_gradcheck(x_shape, bias):
+    torch.manual_seed(0)
+    x = _double(*x_shape)
+    weight = _double(4, 5)
+    b = _double(4) if bias else None
+
+    assert gradcheck(DenseFunction.apply, (x, weight, b))
+
+
+@pytest.mark.parametrize("negative_slope", [0.01, 0.3, -0.5, 1.5])
+def test_leaky_relu_gradcheck(negative_slope):
+    torch.manual_seed(0)
+    x = _double(2, 3, 4, 5)
+
+    def leaky_relu(x):
+        return LeakyReLUFunction.apply(x, negative_slope)
+
+    assert gradcheck(leaky_relu, (x,))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("output_size", [1, (1, 1), (2, 3), (None, 2), (7, 4)])
+def test_adaptive_avg_pool_gradcheck(output_size, channels_last):
+    torch.manual_seed(0)
+    x = _double(2, 2, 5, 6, channels_last=channels_last)
+
+    def pool(x):
+        return AdaptiveAvgPool2dFunction.apply(x, output_size)
+
+    assert gradcheck(pool, (x,))
+
+
+@pytest.mark.parametrize("dims", [(1, -1), (0, 1), (2, 3), (-2, -1)])
+def test_flatten_gradcheck(dims):
+    torch.manual_seed(0)
+    x = _double(2, 3, 4, 5)
+
+    def flatten(x):
+        return FlattenFunction.apply(x, *dims)
+
+    assert gradcheck(flatten, (x,))
+
+
+# ----------------------------------------------------------------------------------
+# Equality with torch's reference ops, float32, real shapes
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("batch", "in_channels", "stride", "padding"),
+    [(256, 1, 1, 1), (32, 64, 1, 1), (32, 64, (2, 1), (0, 2))],
+)
+def test_conv_matches_torch(batch, in_channels, stride, padding):
+    torch.manual_seed(0)
+    x = torch.randn(batch, in_channels, 10, 32, requires_grad=True)
+    conv = CustomConv2d(in_channels, 64, 3, stride=stride, padding=padding)
+    inputs = (x, conv.weight, conv.bias)
+
+    out = conv(x)
+    grad_output = torch.randn_like(out)
+    grads = _grads_of(out, grad_output, inputs)
+    expected = F.conv2d(x, conv.weight, conv.bias, stride, padding)
+    expected_grads = _grads_of(expected, grad_output, inputs)
+
+    torch.testing.assert_close(out, expected, **FLOAT32_TOLERANCE)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        _assert_close_to_scale(grad, expected_grad)
+
+
+def test_dense_matches_torch():
+    torch.manual_seed(0)
+    x = torch.randn(256, 64, requires_grad=True)
+    dense = CustomDense(64, 64)
+    inputs = (x, dense.weight, dense.bias)
+
+    out = dense(x)
+    grad_output = torch.randn_like(out)
+    grads = _grads_of(out, grad_output, inputs)
+    expected = F.linear(x, dense.weight, dense.bias)
+    expected_grads = _grads_of(expected, grad_output, inputs)
+
+    torch.testing.assert_close(out, expected, **FLOAT32_TOLERANCE)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad, **FLOAT32_TOLERANCE)
+
+
+def test_leaky_relu_matches_torch_including_zero():
+    torch.manual_seed(0)
+    x = torch.randn(32, 64, 10, 32)
+    x[0, 0, 0, :4] = 0.0  # torch uses the negative slope at exactly zero
+    x.requires_grad_()
+
+    out = CustomLeakyReLU(0.01)(x)
+    grad_output = torch.randn_like(out)
+    (grad,) = _grads_of(out, grad_output, (x,))
+    expected = F.leaky_relu(x, 0.01)
+    (expected_grad,) = _grads_of(expected, grad_output, (x,))
+
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    torch.testing.assert_close(grad, expected_grad, **FLOAT32_TOLERANCE)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("output_size", [(1, 1), (3, 5)])
+def test_adaptive_avg_pool_matches_torch(output_size, channels_last):
+    torch.manual_seed(0)
+    x = torch.randn(32, 64, 10, 32)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+
+    out = CustomAdaptiveAvgPool2d(output_size)(x)
+    grad_output = torch.randn_like(out)
+    (grad,) = _grads_of(out, grad_output, (x,))
+    expected = F.adaptive_avg_pool2d(x, output_size)
+    (expected_grad,) = _grads_of(expected, grad_output, (x,))
+
+    torch.testing.assert_close(out, expected, **FLOAT32_TOLERANCE)
+    torch.testing.assert_close(grad, expected_grad, **FLOAT32_TOLERANCE)
+
+
+def test_flatten_matches_torch():
+    x = torch.randn(256, 64, 1, 1, requires_grad=True)
+
+    out = CustomFlatten()(x)
+    grad_output = torch.randn_like(out)
+    (grad,) = _grads_of(out, grad_output, (x,))
+
+    assert torch.equal(out, torch.flatten(x, 1))
+    assert torch.equal(grad, grad_output.view(256, 64, 1, 1))
+
+
+# ----------------------------------------------------------------------------------
+# Our backward passes are the ones that run
+# ----------------------------------------------------------------------------------
+
+
+_ALL_FUNCTIONS = [
+    Conv2dFunction,
+    DenseFunction,
+    LeakyReLUFunction,
+    AdaptiveAvgPool2dFunction,
+    FlattenFunction,
+]
+
+
+def test_each_backward_runs_once_per_use(monkeypatch):
+    calls = {function.__name__: 0 for function in _ALL_FUNCTIONS}
+    for function in _ALL_FUNCTIONS:
+        monkeypatch.setattr(function, "backward", _counting(function, calls))
+    model = nn.Sequential(
+        CustomConv2d(1, 4, 3, padding=1),
+        CustomLeakyReLU(),
+        CustomAdaptiveAvgPool2d(1),
+        CustomFlatten(),
+        CustomDense(4, 1),
+    )
+
+    model(torch.randn(2, 1, 5, 6)).sum().backward()
+
+    assert calls == {function.__name__: 1 for function in _ALL_FUNCTIONS}
+
+
+def _counting(function, calls: dict):
+    """A backward that counts its calls, then runs function's own backward."""
+    original = function.backward
+
+    def backward(ctx, *grads):
+        calls[function.__name__] += 1
+        return original(ctx, *grads)
+
+    return staticmethod(backward)
+
+
+def test_grad_fn_is_our_function_node_on_the_leaves():
+    x = torch.randn(2, 3, 5, 5, requires_grad=True)
+    conv = CustomConv2d(3, 4, 3)
+
+    out = conv(x)
+    next_nodes = [node for node, _ in out.grad_fn.next_functions]
+
+    assert isinstance(out.grad_fn, Conv2dFunction._backward_cls)
+    # Straight to the leaves: no torch op recorded a graph inside our forward.
+    assert [type(node).__name__ for node in next_nodes] == ["AccumulateGrad"] * 3
+
+
+# ----------------------------------------------------------------------------------
+# Backward contract: no in-place change of the incoming gradient, skipped inputs
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        CustomConv2d(3, 4, 3, padding=1),
+        CustomLeakyReLU(),
+        CustomAdaptiveAvgPool2d((2, 2)),
+        CustomFlatten(),
+    ],
+)
+def test_backward_leaves_incoming_gradient_unchanged(module):
+    x = torch.randn(2, 3, 5, 6, requires_grad=True)
+    out = module(x)
+    grad_output = torch.randn_like(out)
+    grad_output_before = grad_output.clone()
+
+    out.backward(grad_output)
+
+    assert torch.equal(grad_output, grad_output_before)
+
+
+def test_conv_skips_input_gradient_when_not_needed():
+    x = torch.randn(2, 3, 5, 6)  # data, no grad
+    conv = CustomConv2d(3, 4, 3)
+
+    conv(x).sum().backward()
+
+    assert conv.weight.grad is not None and conv.bias.grad is not None
+    assert x.grad is None
+
+
+# ----------------------------------------------------------------------------------
+# Initialisation and repr
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_init_draws_like_torch(bias):
+    torch.manual_seed(3)
+    conv, dense = CustomConv2d(3, 8, (3, 2), bias=bias), CustomDense(7, 5, bias=bias)
+    torch.manual_seed(3)
+    native_conv, native_dense = (
+        nn.Conv2d(3, 8, (3, 2), bias=bias),
+        nn.Linear(7, 5, bias),
+    )
+
+    custom_params = [*conv.parameters(), *dense.parameters()]
+    native_params = [*native_conv.parameters(), *native_dense.parameters()]
+
+    assert len(custom_params) == len(native_params)
+    for custom, native in zip(custom_params, native_params, strict=True):
+        assert torch.equal(custom, native)
+
+
+def test_extra_repr_names_the_settings():
+    modules = [
+        CustomConv2d(1, 64, 3, padding=1),
+        CustomDense(64, 1, bias=False),
+        CustomLeakyReLU(0.2),
+        CustomAdaptiveAvgPool2d((1, 1)),
+        CustomFlatten(),
+    ]
+
+    texts = [repr(module) for module in modules]
+
+    assert texts == [
+        "CustomConv2d(1, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), "
+        "bias=True)",
+        "CustomDense(in_features=64, out_features=1, bias=False)",
+        "CustomLeakyReLU(negative_slope=0.2)",
+        "CustomAdaptiveAvgPool2d(output_size=(1, 1))",
+        "CustomFlatten(start_dim=1, end_dim=-1)",
+    ]
+
+
+# ----------------------------------------------------------------------------------
+# Unsupported options and bad shapes raise, naming the value
+# ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "match"),
+    [
+        ({"dilation": 2}, "dilation=\\(2, 2\\)"),
+        ({"groups": 2}, "groups=2"),
+        ({"padding_mode": "reflect"}, "padding_mode='reflect'"),
+        ({"padding": "same"}, "padding='same'"),
+        ({"stride": 0}, "stride .* got 0"),
+        ({"padding": (1, -1)}, "padding .* got \\(1, -1\\)"),
+    ],
+)
+def test_conv_rejects_unsupported_options(option, match):
+    with pytest.raises(ValueError, match=match):
+        CustomConv2d(2, 2, 3, **option)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "match"),
+    [
+        ((1, 10, 32), "4-D .* got shape \\(1, 10, 32\\)"),
+        ((2, 3, 10, 32), "3 channels, expected 1"),
+        ((2, 1, 1, 1), "smaller than the kernel \\(3, 3\\)"),
+    ],
+)
+def test_conv_rejects_bad_input_shapes(x_shape, match):
+    conv = CustomConv2d(1, 4, 3)
+
+    with pytest.raises(ValueError, match=match):
+        conv(torch.randn(*x_shape))
+
+
+def test_dense_rejects_wrong_feature_count():
+    dense = CustomDense(64, 1)
+
+    with pytest.raises(ValueError, match="\\(\\*, 64\\), got \\(8, 32\\)"):
+        dense(torch.randn(8, 32))
+
+
+@pytest.mark.parametrize("output_size", [0, (2, 0), (1, 2, 3), "global"])
+def test_pool_rejects_bad_output_size(output_size):
+    with pytest.raises(ValueError, match="output_size .* got"):
+        CustomAdaptiveAvgPool2d(output_size)
+
+
+def test_pool_rejects_2d_input():
+    with pytest.raises(ValueError, match="got shape \\(10, 32\\)"):
+        CustomAdaptiveAvgPool2d(1)(torch.randn(10, 32))
+
+
+def test_flatten_rejects_bad_dims():
+    with pytest.raises(ValueError, match="dims 2..1 of shape \\(2, 3, 4\\)"):
+        CustomFlatten(2, 1)(torch.randn(2, 3, 4))

@@ -1,0 +1,138 @@
+"""Tests of build_cnn: shapes, structure, native/custom equivalence, autograd graph."""
+
+import pytest
+import torch
+import torch.nn as nn
+
+from src.cnn_net import build_cnn
+from src.layers import (
+    CustomAdaptiveAvgPool2d,
+    CustomConv2d,
+    CustomDense,
+    CustomFlatten,
+    CustomLeakyReLU,
+)
+
+CUSTOM_TYPES = [CustomConv2d, nn.BatchNorm2d, CustomLeakyReLU] * 3 + [
+    CustomAdaptiveAvgPool2d,
+    CustomFlatten,
+    CustomDense,
+    CustomLeakyReLU,
+    CustomDense,
+]
+NATIVE_TYPES = [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU] * 3 + [
+    nn.AdaptiveAvgPool2d,
+    nn.Flatten,
+    nn.Linear,
+    nn.LeakyReLU,
+    nn.Linear,
+]
+# Backward nodes allowed in the custom network's graph: ours, and torch's BatchNorm.
+OUR_BACKWARD_NODES = {
+    "Conv2dFunctionBackward",
+    "DenseFunctionBackward",
+    "LeakyReLUFunctionBackward",
+    "AdaptiveAvgPool2dFunctionBackward",
+    "FlattenFunctionBackward",
+}
+TORCH_BACKWARD_NODES = {"NativeBatchNormBackward0", "AccumulateGrad"}
+
+
+def _custom_and_native_pair() -> tuple[nn.Sequential, nn.Sequential]:
+    """A custom network and a native one loaded with its state_dict."""
+    torch.manual_seed(0)
+    custom, native = build_cnn(), build_cnn(native=True)
+    native.load_state_dict(custom.state_dict())
+
+    return custom, native
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_structure_and_indexes(native):
+    expected_types = NATIVE_TYPES if native else CUSTOM_TYPES
+
+    model = build_cnn(native=native)
+
+    assert [type(module) for module in model] == expected_types
+    assert [model[i].out_channels for i in (0, 3, 6)] == [64, 64, 64]
+    assert (model[11].out_features, model[13].out_features) == (64, 1)
+
+
+@pytest.mark.parametrize("native", [False, True])
+@pytest.mark.parametrize(("window_length", "n_features"), [(10, 32), (30, 14), (1, 1)])
+def test_output_shape_for_any_window(native, window_length, n_features):
+    model = build_cnn(native=native)
+    x = torch.randn(4, 1, window_length, n_features)
+
+    y = model(x)
+
+    assert y.shape == (4, 1)
+
+
+def test_state_dicts_have_the_same_keys_and_shapes():
+    custom, native = build_cnn(), build_cnn(native=True)
+
+    custom_shapes = {k: v.shape for k, v in custom.state_dict().items()}
+    native_shapes = {k: v.shape for k, v in native.state_dict().items()}
+
+    assert custom_shapes == native_shapes
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_custom_weights_give_the_same_output_in_the_native_net(train):
+    custom, native = _custom_and_native_pair()
+    custom.train(train)
+    native.train(train)
+    x = torch.randn(32, 1, 10, 32)
+
+    y_custom, y_native = custom(x), native(x)
+
+    torch.testing.assert_close(y_custom, y_native, rtol=1e-4, atol=1e-5)
+
+
+def test_custom_and_native_gradients_match():
+    custom, native = _custom_and_native_pair()
+    x, target = torch.randn(32, 1, 30, 14), torch.randn(32, 1)
+
+    for model in (custom, native):
+        nn.functional.mse_loss(model(x), target).backward()
+
+    for (name, p_custom), p_native in zip(
+        custom.named_parameters(), native.parameters(), strict=True
+    ):
+        if name in {"0.bias", "3.bias", "6.bias"}:
+            continue  # BatchNorm cancels a conv bias: both gradients are ~1e-9 noise
+        scale = p_native.grad.abs().max().item()
+        torch.testing.assert_close(
+            p_custom.grad, p_native.grad, rtol=1e-3, atol=1e-4 * scale, msg=name
+        )
+
+
+def test_custom_graph_has_only_our_backward_nodes_and_batch_norm():
+    model = build_cnn()
+
+    y = model(torch.randn(4, 1, 10, 32))
+    node_names = _backward_node_names(y.grad_fn)
+
+    assert node_names - TORCH_BACKWARD_NODES == OUR_BACKWARD_NODES
+
+
+def _backward_node_names(root) -> set[str]:
+    """Class names of every node reachable from root in the autograd graph."""
+    names, stack, seen = set(), [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.add(type(node).__name__)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+
+    return names
+
+
+def test_custom_net_rejects_wrong_channel_count():
+    model = build_cnn()
+
+    with pytest.raises(ValueError, match="3 channels, expected 1"):
+        model(torch.randn(2, 3, 10, 32))

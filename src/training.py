@@ -433,17 +433,17 @@ class _Trainer:
         x, y = x.to(self.device), y.to(self.device)
         output = self.model(x)
         loss = F.mse_loss(_as_vector(output, len(y)), y)
-
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-
         loss_value = loss.item()
+        # Checked before the update, so the weights in memory stay finite too.
         if not math.isfinite(loss_value):
             raise FloatingPointError(
                 f"training diverged: loss {loss_value} at epoch {epoch + 1}, batch "
                 f"{batch}; lower LEARNING_RATE (now {self.config.learning_rate})"
             )
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
 
         return loss_value
 

@@ -223,10 +223,11 @@ def test_diverging_loss_stops_training_with_the_learning_rate_named(
             return self.weight * torch.full((len(x), 1), math.nan)
 
     config, splits = make_run(synthetic_file, "lstm", epochs=1)
+    model = NotANumber()
 
     with pytest.raises(FloatingPointError, match="LEARNING_RATE"):
         train_model(
-            NotANumber(),
+            model,
             splits,
             config,
             tmp_path / "nan.pt",
@@ -234,6 +235,9 @@ def test_diverging_loss_stops_training_with_the_learning_rate_named(
             model_args={},
             progress=False,
         )
+
+    assert torch.equal(model.weight.detach(), torch.ones(1))
+    assert not (tmp_path / "nan.pt").exists()
 
 
 def test_models_need_their_window_layout(synthetic_file, tmp_path):

@@ -122,8 +122,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class LabelScaled(nn.Module):
+    """A network trained on standardised labels, answering in cycles.
+
+    y = label_mean + label_std * net(x): the network's output is in units of the
+    training labels' standard deviation, so a network initialised near zero starts
+    at the mean RUL and Adam's steps have the same meaning for any RUL range. The
+    two statistics come from the training windows and live in the state dict.
+    """
+
+    def __init__(self, net: nn.Module, label_mean: float, label_std: float) -> None:
+        super().__init__()
+        if not label_std > 0:
+            raise ValueError(f"label_std must be > 0, got {label_std}")
+        self.net = net
+        self.register_buffer("label_mean", torch.tensor(float(label_mean)))
+        self.register_buffer("label_std", torch.tensor(float(label_std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.label_mean + self.label_std * self.net(x)
+
+
 def build_model(model_name: str, model_args: dict[str, Any]) -> nn.Module:
     """Construct a registered architecture from its constructor arguments.
+
+    `label_mean` and `label_std`, when present, wrap the network in `LabelScaled`.
 
     Raises:
         ValueError: For a name not in `MODEL_BUILDERS`.
@@ -132,20 +155,37 @@ def build_model(model_name: str, model_args: dict[str, Any]) -> nn.Module:
         raise ValueError(
             f"unknown model {model_name!r}; expected one of {list(MODEL_BUILDERS)}"
         )
+    args = dict(model_args)
+    label_mean, label_std = args.pop("label_mean", None), args.pop("label_std", None)
+    net = MODEL_BUILDERS[model_name](**args)
+    if label_mean is None:
+        return net
 
-    return MODEL_BUILDERS[model_name](**model_args)
+    return LabelScaled(net, label_mean, label_std)
+
+
+def label_statistics(splits) -> dict[str, float]:
+    """Mean and standard deviation of the training windows' labels (cycles)."""
+    labels = splits.train.labels().astype(np.float64)
+
+    return {"label_mean": float(labels.mean()), "label_std": float(labels.std() or 1.0)}
 
 
 def default_model_args(model_name: str, splits, config) -> dict[str, Any]:
-    """Constructor arguments of `model_name` for these splits and this config."""
+    """Constructor arguments of `model_name` for these splits and this config.
+
+    Both architectures answer through `LabelScaled` with the training label
+    statistics.
+    """
     if model_name == "cnn":
-        return {"native": False}
+        return {"native": False, **label_statistics(splits)}
     if model_name == "lstm":
         return {
             "n_features": splits.train.n_features,
             "hidden_size": config.lstm_hidden_size,
             "num_layers": config.lstm_layers,
             "dropout": config.lstm_dropout,
+            **label_statistics(splits),
         }
     raise ValueError(
         f"unknown model {model_name!r}; expected one of {list(MODEL_BUILDERS)}"

@@ -117,7 +117,11 @@ class WindowDataset(Dataset):
             order = torch.randperm(len(self), generator=generator).numpy()
         batches = _Batches(order[start_batch * batch_size :], batch_size)
 
-        return DataLoader(self, sampler=batches, batch_size=None)
+        # Its own generator: iterating must not draw from torch's global RNG, which
+        # dropout uses (a resumed run would otherwise diverge).
+        return DataLoader(
+            self, sampler=batches, batch_size=None, generator=torch.Generator()
+        )
 
     def _gather(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if index.size and (index.min() < -len(self) or index.max() >= len(self)):

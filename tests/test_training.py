@@ -44,7 +44,7 @@ TEST_SETTINGS = {
     "stride": 10,
     "batch_size": 32,
     "epochs": 2,
-    "learning_rate": 0.02,
+    "learning_rate": 0.003,
     "max_train_batches": 0,
     "autosave_every": 0,
     "load_model": True,
@@ -160,7 +160,7 @@ def copy_file(source: Path, target: Path) -> Path:
 
 def test_cnn_training_beats_predicting_the_training_mean(synthetic_file, tmp_path):
     config, splits = make_run(
-        synthetic_file, "cnn", epochs=6, learning_rate=0.03, stride=5, load_model=False
+        synthetic_file, "cnn", epochs=6, learning_rate=0.003, stride=5, load_model=False
     )
 
     model, history = fit_or_load("cnn", splits, config, tmp_path / "cnn.pt")
@@ -311,11 +311,14 @@ def test_checkpoint_loads_with_weights_only_and_holds_the_run(lstm_checkpoint):
 
     assert set(REQUIRED_KEYS) <= checkpoint.keys()
     assert checkpoint["model_name"] == "lstm"
-    assert checkpoint["model_args"] == LSTM_ARGS
+    model_args = dict(checkpoint["model_args"])
+    label_mean, label_std = model_args.pop("label_mean"), model_args.pop("label_std")
+    assert model_args == LSTM_ARGS
+    assert label_mean > 0 and label_std > 0  # the model answers in cycles
     assert checkpoint["feature_names"][:2] == ["T24", "T30"]
     assert checkpoint["windows"]["win_len"] == 5
     assert checkpoint["scaler"]["fitted_on_units"] == checkpoint["units"]["train"]
-    assert checkpoint["config"]["learning_rate"] == 0.02
+    assert checkpoint["config"]["learning_rate"] == 0.003
     assert checkpoint["versions"]["torch"] == torch.__version__
     assert len(checkpoint["rng_states"]["numpy"]["keys"]) == 624
 
@@ -567,3 +570,20 @@ def test_mse_torch_does_not_broadcast_columns_against_rows():
     assert torch.allclose(y_pred.grad.reshape(-1), torch.tensor([0.0, 4.0, 6.0]) / 3)
     with pytest.raises(ValueError, match="different numbers of samples"):
         mse_torch(y_pred, torch.zeros(4))
+
+
+def test_label_scaled_model_answers_in_cycles():
+    net = nn.Linear(3, 1)
+    model = training.build_model(
+        "cnn", {"native": True, "label_mean": 40.0, "label_std": 20.0}
+    )
+    scaled = training.LabelScaled(net, label_mean=40.0, label_std=20.0)
+    x = torch.randn(4, 3)
+
+    output = scaled(x)
+
+    assert torch.allclose(output, 40.0 + 20.0 * net(x))
+    assert isinstance(model, training.LabelScaled)
+    assert {"label_mean", "label_std"} <= model.state_dict().keys()
+    with pytest.raises(ValueError, match="label_std must be > 0, got 0.0"):
+        training.LabelScaled(net, 40.0, 0.0)

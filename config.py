@@ -70,6 +70,9 @@ class Config:
     max_train_batches: int = 0  # per epoch; 0 means every batch
     autosave_every: int = 500  # batches between checkpoints
     load_model: bool = True
+    # Keep the weights of the epoch with the lowest validation RMSE (model
+    # selection on validation units only); False keeps the last epoch's.
+    select_best: bool = True
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     # LSTM.
     lstm_hidden_size: int = 64

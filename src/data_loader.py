@@ -429,21 +429,6 @@ def fit_scaler(data: RULData, train_units: Sequence[int]) -> ScalerStats:
     )
 
 
-def _ensure_scaled(
-    data: RULData, train_units: list[int], stats: ScalerStats | None
-) -> None:
-    if data.scaler is None:
-        normalize_data(data, train_units, stats)
-        return
-    expected = stats.fitted_on_units if stats else train_units
-    if data.scaler.fitted_on_units != list(expected):
-        raise ValueError(
-            f"{data.source} was scaled with statistics of units "
-            f"{data.scaler.fitted_on_units}, expected units {list(expected)}; "
-            "load it again"
-        )
-
-
 @dataclass
 class DataSplits:
     """Window datasets of one run, split by engine unit, with the scaler applied."""
@@ -459,14 +444,18 @@ class DataSplits:
 
 
 def create_training_and_testing_sets(
-    data: RULData, config, layout: str = "cnn", stats: ScalerStats | None = None
+    data: RULData, config, layout: str = "cnn", stats=None
 ) -> DataSplits:
     """Split by unit, scale with training-unit statistics, and build window datasets.
 
+    Training and validation labels are capped at `config.rul_cap` cycles when it is
+    above 0; test labels never are. C-MAPSS data (`data.extra["protocol"]`) is
+    tested on the last window of each test unit, as published.
+
     Args:
-        data: Raw data from `load_data` (scaled in place here).
+        data: Raw data from `load_data` or `load_cmapss` (scaled in place here).
         config: Resolved `config.Config` (win_len, stride, downsample, val_units,
-            val_fraction, seed).
+            val_fraction, seed, rul_cap, scale_per_condition).
         layout: "cnn" for (B, 1, win_len, m) windows, "lstm" for (B, win_len, m).
         stats: Saved scaler statistics to reuse (e.g. from a checkpoint).
 
@@ -477,21 +466,52 @@ def create_training_and_testing_sets(
     train_units, val_units, test_units = split_units(
         data, config.val_units, config.val_fraction, config.seed
     )
-    _ensure_scaled(data, train_units, stats)
+    _ensure_scaled(data, train_units, stats, config.scale_per_condition)
     windows = {
         "win_len": config.win_len,
         "stride": config.stride,
         "downsample": config.downsample,
         "layout": layout,
     }
+    capped = {**windows, "rul_cap": config.rul_cap or None}
 
     return DataSplits(
-        train=WindowDataset(data.select(train_units), **windows),
-        val=WindowDataset(data.select(val_units), **windows) if val_units else None,
-        test=WindowDataset(data.select(test_units), **windows),
+        train=WindowDataset(data.select(train_units), **capped),
+        val=WindowDataset(data.select(val_units), **capped) if val_units else None,
+        test=_test_windows(data, test_units, windows),
         scaler=data.scaler,
         train_units=train_units,
         val_units=val_units,
         test_units=test_units,
         feature_names=list(data.feature_names),
     )
+
+
+def _test_windows(data: RULData, test_units: list[int], windows: dict) -> WindowDataset:
+    if "protocol" in data.extra:  # C-MAPSS: the last window of each test unit
+        from src.cmapss import last_window_dataset
+
+        return last_window_dataset(data, windows["win_len"], windows["layout"])
+
+    return WindowDataset(data.select(test_units), **windows)
+
+
+def _ensure_scaled(
+    data: RULData, train_units: list[int], stats, per_condition: bool = False
+) -> None:
+    if data.scaler is None and per_condition:
+        from src.cmapss import normalize_per_condition
+
+        conditions = data.extra.get("n_conditions", 6)
+        normalize_per_condition(data, train_units, conditions, stats=stats)
+        return
+    if data.scaler is None:
+        normalize_data(data, train_units, stats)
+        return
+    expected = stats.fitted_on_units if stats else train_units
+    if data.scaler.fitted_on_units != list(expected):
+        raise ValueError(
+            f"{data.source} was scaled with statistics of units "
+            f"{data.scaler.fitted_on_units}, expected units {list(expected)}; "
+            "load it again"
+        )

@@ -61,11 +61,14 @@ class History:
         val_rmse: RMSE over every validation window after the epoch (cycles), None
             for every epoch when the run has no validation units.
         epoch_seconds: Wall time of each epoch including validation.
+        selected_epoch: 1-based epoch whose weights the model keeps: the lowest
+            validation RMSE (`select_best`), else the last epoch.
     """
 
     train_loss: list[float] = field(default_factory=list)
     val_rmse: list[float | None] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    selected_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -75,8 +78,13 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, list]) -> History:
-        return cls(**{key: list(values[key]) for key in cls.__dataclass_fields__})
+    def from_dict(cls, values: dict[str, Any]) -> History:
+        lists = ("train_loss", "val_rmse", "epoch_seconds")
+
+        return cls(
+            **{key: list(values[key]) for key in lists},
+            selected_epoch=values.get("selected_epoch"),
+        )
 
 
 class LoadedModel(NamedTuple):
@@ -236,7 +244,7 @@ def fit_or_load(
     model = build_model(model_name, model_args).to(pick_device(config.device))
 
     if checkpoint is not None and checkpoint["epoch"] >= config.epochs:
-        model.load_state_dict(checkpoint["model_state"])
+        model.load_state_dict(selected_state(checkpoint))
         logger.info("using finished checkpoint %s, no training", path)
         return model.eval(), History.from_dict(checkpoint["history"])
 
@@ -410,6 +418,7 @@ class _Trainer:
         self.progress, self.stop_after_batches = progress, stop_after_batches
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
         self.position, self.history = _Position(), History()
+        self.best: dict[str, Any] | None = None  # epoch, val_rmse, model_state
         self.batches_run = 0
         self.clock = time.perf_counter()
 
@@ -418,12 +427,15 @@ class _Trainer:
         self.optimizer.load_state_dict(checkpoint["optimizer_state"])
         self.position = _Position.from_checkpoint(checkpoint)
         self.history = History.from_dict(checkpoint["history"])
+        self.best = checkpoint.get("best")
         restore_rng_states(checkpoint["rng_states"])
 
     def run(self) -> History:
         for epoch in range(self.position.epoch, self.config.epochs):
             self._train_epoch(epoch)
             self._finish_epoch(epoch)
+        if self.best is not None:
+            self.model.load_state_dict(self.best["model_state"])
 
         return self.history
 
@@ -509,10 +521,19 @@ class _Trainer:
         self.history.train_loss.append(train_loss)
         self.history.val_rmse.append(val_rmse)
         self.history.epoch_seconds.append(self.position.seconds)
+        self._remember_best(epoch, val_rmse)
+        self.history.selected_epoch = self.best["epoch"] if self.best else epoch + 1
 
         self._report(epoch)
         self.position = _Position(epoch=epoch + 1)
         self._save()
+
+    def _remember_best(self, epoch: int, val_rmse: float | None) -> None:
+        if not self.config.select_best or val_rmse is None:
+            return
+        if self.best is None or val_rmse < self.best["val_rmse"]:
+            state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best = {"epoch": epoch + 1, "val_rmse": val_rmse, "model_state": state}
 
     def _validation_rmse(self) -> float | None:
         if self.splits.val is None:
@@ -551,6 +572,7 @@ class _Trainer:
             config=self.config.to_dict(),
             splits=self.splits,
         )
+        checkpoint["best"] = self.best
         save_checkpoint(checkpoint, self.checkpoint_path)
 
 
@@ -598,6 +620,13 @@ def predict(
     return torch.cat(outputs).numpy() if outputs else np.empty(0, np.float32)
 
 
+def selected_state(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Weights of the selected epoch (best validation RMSE), else the last ones."""
+    best = checkpoint.get("best")
+
+    return best["model_state"] if best else checkpoint["model_state"]
+
+
 def load_for_inference(path: str | Path, device: str = "auto") -> LoadedModel:
     """Rebuild a checkpoint's model for inference, with its scaler and features.
 
@@ -613,7 +642,7 @@ def load_for_inference(path: str | Path, device: str = "auto") -> LoadedModel:
     """
     checkpoint = load_checkpoint(path)
     model = build_model(checkpoint["model_name"], checkpoint["model_args"])
-    model.load_state_dict(checkpoint["model_state"])
+    model.load_state_dict(selected_state(checkpoint))
     windows = checkpoint["windows"]
 
     return LoadedModel(

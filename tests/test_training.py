@@ -587,3 +587,34 @@ def test_label_scaled_model_answers_in_cycles():
     assert {"label_mean", "label_std"} <= model.state_dict().keys()
     with pytest.raises(ValueError, match="label_std must be > 0, got 0.0"):
         training.LabelScaled(net, 40.0, 0.0)
+
+
+def test_model_keeps_the_epoch_with_the_lowest_validation_rmse(
+    synthetic_file, tmp_path
+):
+    config, splits = make_run(synthetic_file, "cnn", epochs=4, learning_rate=0.03)
+
+    model, history = fit_or_load(
+        "cnn", splits, config, tmp_path / "cnn.pt", progress=False
+    )
+
+    best = int(np.argmin(history.val_rmse))
+    assert history.selected_epoch == best + 1
+    kept = rmse(splits.val.labels(), predict(model, splits.val))
+    assert kept == pytest.approx(history.val_rmse[best], rel=1e-5)
+    reloaded, again = fit_or_load("cnn", splits, config, tmp_path / "cnn.pt")
+    assert_same_weights(reloaded, model)
+    assert again.selected_epoch == history.selected_epoch
+
+
+def test_select_best_off_keeps_the_last_epoch(synthetic_file, tmp_path):
+    config, splits = make_run(synthetic_file, "lstm", epochs=2, select_best=False)
+
+    model, history = fit_or_load(
+        "lstm", splits, config, tmp_path / "l.pt", progress=False
+    )
+
+    assert history.selected_epoch == 2
+    kept = rmse(splits.val.labels(), predict(model, splits.val))
+    assert kept == pytest.approx(history.val_rmse[-1], rel=1e-5)
+    assert load_checkpoint(tmp_path / "l.pt")["best"] is None

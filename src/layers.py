@@ -13,8 +13,8 @@ import torch.nn as nn
 from torch.autograd.function import once_differentiable
 
 # A patch matrix holds kh*kw copies of its input. Whole-batch matrices (189 MB at
-# batch 256, 64 channels, 10x32) are allocated with fresh pages on every call and
-# fall out of cache; chunks of about this size made the training step ~2x faster.
+# batch 256, 64 channels, 10x32) get fresh pages on every call and fall out of cache;
+# chunks of about this size made the training step 1.8x faster (4-48 MB measured).
 _PATCH_CHUNK_BYTES = 12 * 2**20
 
 
@@ -79,32 +79,15 @@ def _conv_output_size(
     )
 
 
-def _pad_channels_last(x_nhwc: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
-    """Zero-pads H and W of a (B, H, W, C) tensor into a new contiguous buffer."""
-    if padding == (0, 0):
-        return x_nhwc.contiguous()
-
-    B, H, W, C = x_nhwc.shape
-    ph, pw = padding
-    x_pad = x_nhwc.new_zeros(B, H + 2 * ph, W + 2 * pw, C)
-    x_pad[:, ph : ph + H, pw : pw + W].copy_(x_nhwc)
-
-    return x_pad
-
-
 def _patch_view(
-    x_pad: torch.Tensor,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    out_size: tuple[int, int],
+    x_pad: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int]
 ) -> torch.Tensor:
     """Zero-copy view of every kernel window of a padded channels-last input.
 
     Args:
-        x_pad: Padded input, contiguous.
+        x_pad: Padded input, any strides.
         kernel: (kh, kw).
         stride: (sh, sw).
-        out_size: (H_out, W_out).
 
     Returns:
         A strided view; element [b, i, j, u, v, c] is x_pad[b, i*sh + u, j*sw + v, c].
@@ -112,7 +95,8 @@ def _patch_view(
     Shapes:
         x_pad: (B, H_pad, W_pad, C_in) -> (B, H_out, W_out, kh, kw, C_in)
     """
-    B, _, _, C = x_pad.shape
+    B, H_pad, W_pad, C = x_pad.shape
+    out_size = _conv_output_size((H_pad, W_pad), kernel, stride, (0, 0))
     s_b, s_h, s_w, s_c = x_pad.stride()
     shape = (B, *out_size, *kernel, C)
     strides = (s_b, s_h * stride[0], s_w * stride[1], s_h, s_w, s_c)
@@ -129,40 +113,125 @@ def _flat_kernels(weight: torch.Tensor) -> torch.Tensor:
     return weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
-def _batch_chunks(batch_size: int, samples_per_chunk: int):
-    """Yields (first, stop) sample ranges covering the batch."""
-    for first in range(0, batch_size, samples_per_chunk):
-        yield first, min(batch_size, first + samples_per_chunk)
+class _PatchMatrix:
+    """The im2col patch matrix P of a batch, built a few samples at a time.
+
+    Rows are output positions (b, i, j) and columns kernel taps (u, v, c), so a row
+    is kh*kw contiguous channel vectors of the channels-last input. Chunks reuse one
+    buffer (and one padded copy of their samples), small enough to stay in cache.
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+    ) -> None:
+        """Sizes the chunks and allocates the buffers.
+
+        Shapes:
+            x: (B, C_in, H, W), any memory layout.
+        """
+        B, C_in, H, W = x.shape
+        self.x_nhwc = x.permute(0, 2, 3, 1)  # (B, H, W, C_in), a view
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.out_size = _conv_output_size((H, W), kernel, stride, padding)
+        self.rows_per_sample = self.out_size[0] * self.out_size[1]
+        self.patch_len = kernel[0] * kernel[1] * C_in
+        sample_bytes = self.rows_per_sample * self.patch_len * x.element_size()
+        chunk_samples = _PATCH_CHUNK_BYTES // max(1, sample_bytes)
+        self.samples_per_chunk = max(1, min(B, chunk_samples))
+
+        self.buffer = x.new_empty(
+            self.samples_per_chunk * self.rows_per_sample, self.patch_len
+        )
+        self.padded = None
+        if padding != (0, 0):
+            # Zeroed once: chunks only ever overwrite the interior.
+            padded_size = (H + 2 * padding[0], W + 2 * padding[1])
+            self.padded = x.new_zeros(self.samples_per_chunk, *padded_size, C_in)
+
+    def chunks(self):
+        """Yields (first, stop, rows): sample range and its row range in P."""
+        B, step = self.x_nhwc.shape[0], self.samples_per_chunk
+        for first in range(0, B, step):
+            stop = min(B, first + step)
+            rows = slice(first * self.rows_per_sample, stop * self.rows_per_sample)
+            yield first, stop, rows
+
+    def scratch(self, first: int, stop: int) -> torch.Tensor:
+        """The buffer rows for samples first..stop-1, contents undefined.
+
+        Shapes:
+            output: ((stop - first)*H_out*W_out, kh*kw*C_in)
+        """
+        return self.buffer[: (stop - first) * self.rows_per_sample]
+
+    def fill(self, first: int, stop: int) -> torch.Tensor:
+        """Writes and returns the rows of P for samples first..stop-1.
+
+        Shapes:
+            output: ((stop - first)*H_out*W_out, kh*kw*C_in)
+        """
+        samples = self.x_nhwc[first:stop]
+        if self.padded is not None:
+            (ph, pw), (H, W) = self.padding, samples.shape[1:3]
+            padded = self.padded[: stop - first]
+            padded[:, ph : ph + H, pw : pw + W].copy_(samples)
+            samples = padded
+        windows = _patch_view(samples, self.kernel, self.stride)
+        patches = self.scratch(first, stop)
+        patches.view(windows.shape).copy_(windows)
+
+        return patches
 
 
-def _samples_per_chunk(x: torch.Tensor, rows_per_sample: int, patch_len: int) -> int:
-    """Samples whose patch rows fit in _PATCH_CHUNK_BYTES (at least one)."""
-    sample_bytes = rows_per_sample * patch_len * x.element_size()
+def _tap_slices(
+    tap: int, stride: int, pad: int, in_len: int, out_len: int
+) -> tuple[slice, slice]:
+    """Output and input index ranges one kernel tap connects along one axis.
 
-    return max(1, min(x.shape[0], _PATCH_CHUNK_BYTES // max(1, sample_bytes)))
+    Output i reads input i*stride + tap - pad; outputs whose input falls in the
+    zero padding are left out, so col2im never needs a padded buffer.
+
+    Returns:
+        (output slice, input slice); both empty when the tap only sees padding.
+    """
+    first = max(0, -((tap - pad) // stride))  # ceil((pad - tap) / stride)
+    last = min(out_len - 1, (in_len - 1 + pad - tap) // stride)
+    if last < first:
+        return slice(0, 0), slice(0, 0)
+    start = first * stride + tap - pad
+    stop = start + (last - first) * stride + 1
+
+    return slice(first, last + 1), slice(start, stop, stride)
 
 
 def _col2im_add(
-    grad_pad: torch.Tensor, cols: torch.Tensor, stride: tuple[int, int]
+    grad_x: torch.Tensor,
+    cols: torch.Tensor,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
 ) -> None:
-    """Adds each kernel offset's column gradients into the padded input gradient.
+    """Adds each patch-row gradient back onto the input positions it was copied from.
 
     Args:
-        grad_pad: Zero-initialised padded input gradient, updated in place.
-        cols: Gradient of the patch matrix for the same samples.
+        grad_x: Input gradient of a chunk, updated in place.
+        cols: Gradient of the chunk's patch matrix rows.
         stride: (sh, sw).
+        padding: (ph, pw).
 
     Shapes:
-        grad_pad: (b, H_pad, W_pad, C_in)
-        cols: (b, H_out, W_out, kh, kw, C_in)
+        grad_x: (b, H, W, C_in); cols: (b, H_out, W_out, kh, kw, C_in)
     """
+    _, H, W, _ = grad_x.shape
     _, H_out, W_out, kh, kw, _ = cols.shape
-    sh, sw = stride
     for u in range(kh):
+        out_rows, in_rows = _tap_slices(u, stride[0], padding[0], H, H_out)
         for v in range(kw):
-            rows = slice(u, u + sh * (H_out - 1) + 1, sh)
-            columns = slice(v, v + sw * (W_out - 1) + 1, sw)
-            grad_pad[:, rows, columns] += cols[:, :, :, u, v]
+            out_cols, in_cols = _tap_slices(v, stride[1], padding[1], W, W_out)
+            grad_x[:, in_rows, in_cols] += cols[:, out_rows, out_cols, u, v]
 
 
 # ----------------------------------------------------------------------------------
@@ -199,20 +268,23 @@ class Conv2dFunction(torch.autograd.Function):
         _check_conv_input(x, weight)
         stride = _as_pair(stride, "stride", 1)
         padding = _as_pair(padding, "padding", 0)
-        B, C_in, H, W = x.shape
-        C_out, _, kh, kw = weight.shape
-        H_out, W_out = _conv_output_size((H, W), (kh, kw), stride, padding)
-
-        x_pad = _pad_channels_last(x.permute(0, 2, 3, 1), padding)  # (B, Hp, Wp, C)
-        windows = _patch_view(x_pad, (kh, kw), stride, (H_out, W_out))
+        patch_matrix = _PatchMatrix(x, tuple(weight.shape[2:]), stride, padding)
         weight_mat = _flat_kernels(weight)  # (C_out, kh*kw*C_in)
-        out = x.new_empty(B * H_out * W_out, C_out)  # rows ordered (b, i, j)
-        _conv_forward_chunks(windows, weight_mat, bias, out)
+        # Rows ordered (b, i, j): the output is channels-last at no extra cost.
+        out = x.new_empty(x.shape[0] * patch_matrix.rows_per_sample, weight.shape[0])
+
+        for first, stop, rows in patch_matrix.chunks():
+            patches = patch_matrix.fill(first, stop)  # (b*H_out*W_out, K)
+            if bias is None:
+                torch.mm(patches, weight_mat.t(), out=out[rows])
+            else:
+                torch.addmm(bias, patches, weight_mat.t(), out=out[rows])
 
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bias is not None
+        out_nhwc = out.view(x.shape[0], *patch_matrix.out_size, weight.shape[0])
 
-        return out.view(B, H_out, W_out, C_out).permute(0, 3, 1, 2)
+        return out_nhwc.permute(0, 3, 1, 2)
 
     @staticmethod
     @once_differentiable
@@ -222,8 +294,8 @@ class Conv2dFunction(torch.autograd.Function):
         With G the output gradient as a (B*H_out*W_out, C_out) matrix:
         (1) dL/dbias = sum of G over batch, height and width (its rows).
         (2) dL/dW_mat = G^T P, summed over batch chunks; P is rebuilt from x.
-        (3) dL/dX = col2im(G W_mat): each patch-row gradient is added back to the
-            input positions it was copied from, then the padding is cut off.
+        (3) dL/dX = col2im(G W_mat): each patch-row gradient is added back onto the
+            input positions it was copied from; padding positions are dropped.
 
         Args:
             ctx: Autograd context.
@@ -237,123 +309,79 @@ class Conv2dFunction(torch.autograd.Function):
         """
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        C_out = weight.shape[0]
-        grad_rows = grad_output.permute(0, 2, 3, 1).reshape(-1, C_out)  # (BHW, C_out)
+        grad_rows = grad_output.permute(0, 2, 3, 1).reshape(-1, weight.shape[0])
+        patch_matrix = _PatchMatrix(x, tuple(weight.shape[2:]), ctx.stride, ctx.padding)
         grad_x = grad_weight = grad_bias = None
 
         # (1)
         if needs_bias and ctx.has_bias:
             grad_bias = grad_rows.sum(dim=0)
 
-        # (2) and (3) share one pass over batch chunks.
-        if needs_x or needs_weight:
-            grad_x, grad_weight = _conv_backward_chunks(
-                x, weight, grad_rows, ctx.stride, ctx.padding, needs_x, needs_weight
-            )
+        # (2)
+        if needs_weight:
+            grad_weight = _conv_grad_weight(patch_matrix, grad_rows, weight.shape)
+
+        # (3)
+        if needs_x:
+            grad_x = _conv_grad_input(patch_matrix, grad_rows, weight)
 
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def _conv_forward_chunks(
-    windows: torch.Tensor,
-    weight_mat: torch.Tensor,
-    bias: torch.Tensor | None,
-    out: torch.Tensor,
-) -> None:
-    """Fills out = P W_mat^T + bias chunk by chunk, reusing one patch buffer.
+def _conv_grad_weight(
+    patch_matrix: _PatchMatrix, grad_rows: torch.Tensor, weight_shape: torch.Size
+) -> torch.Tensor:
+    """Step (2) of Conv2dFunction.backward: dL/dW_mat = G^T P, chunk by chunk.
 
     Args:
-        windows: Patch view from _patch_view.
-        weight_mat: Flattened kernels from _flat_kernels.
-        bias: Bias or None.
-        out: Output rows, written in place.
-
-    Shapes:
-        windows: (B, H_out, W_out, kh, kw, C_in); weight_mat: (C_out, K)
-        out: (B*H_out*W_out, C_out), K = kh*kw*C_in
-    """
-    B, H_out, W_out = windows.shape[:3]
-    rows_per_sample, patch_len = H_out * W_out, weight_mat.shape[1]
-    per_chunk = _samples_per_chunk(windows, rows_per_sample, patch_len)
-    buffer = windows.new_empty(per_chunk * rows_per_sample, patch_len)
-    for first, stop in _batch_chunks(B, per_chunk):
-        rows = slice(first * rows_per_sample, stop * rows_per_sample)
-        patches = buffer[: rows.stop - rows.start]  # (b*H_out*W_out, K)
-        patches.view(stop - first, *windows.shape[1:]).copy_(windows[first:stop])
-        if bias is None:
-            torch.mm(patches, weight_mat.t(), out=out[rows])
-        else:
-            torch.addmm(bias, patches, weight_mat.t(), out=out[rows])
-
-
-def _conv_backward_chunks(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    grad_rows: torch.Tensor,
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    needs_x: bool,
-    needs_weight: bool,
-) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Steps (2) and (3) of Conv2dFunction.backward, one batch chunk at a time.
-
-    One buffer serves each chunk twice: first as the rebuilt patch matrix P for
-    dL/dW_mat += G^T P, then as the patch gradient G W_mat that col2im folds back.
-
-    Args:
-        x: Forward input.
-        weight: Forward kernels.
-        grad_rows: Output gradient as rows.
-        stride: (sh, sw).
-        padding: (ph, pw).
-        needs_x: Whether to compute dL/dx.
-        needs_weight: Whether to compute dL/dweight.
+        patch_matrix: Rebuilds P from the forward input.
+        grad_rows: G, the output gradient as rows.
+        weight_shape: Shape of the kernels.
 
     Returns:
-        (dL/dx laid out channels-last or None, dL/dweight or None).
+        dL/dweight, contiguous like the weight.
 
     Shapes:
-        x: (B, C_in, H, W); weight: (C_out, C_in, kh, kw)
-        grad_rows: (B*H_out*W_out, C_out)
+        grad_rows: (B*H_out*W_out, C_out); output: (C_out, C_in, kh, kw)
     """
-    B, C_in, H, W = x.shape
-    C_out, _, kh, kw = weight.shape
-    out_size = _conv_output_size((H, W), (kh, kw), stride, padding)
-    rows_per_sample, patch_len = out_size[0] * out_size[1], C_in * kh * kw
-    per_chunk = _samples_per_chunk(x, rows_per_sample, patch_len)
-    buffer = x.new_empty(per_chunk * rows_per_sample, patch_len)
-    weight_mat = _flat_kernels(weight)  # (C_out, K)
+    C_out, C_in, kh, kw = weight_shape
+    grad_weight_mat = grad_rows.new_zeros(C_out, patch_matrix.patch_len)
+    for first, stop, rows in patch_matrix.chunks():
+        grad_weight_mat.addmm_(grad_rows[rows].t(), patch_matrix.fill(first, stop))
 
-    if needs_weight:
-        x_pad = _pad_channels_last(x.permute(0, 2, 3, 1), padding)
-        windows = _patch_view(x_pad, (kh, kw), stride, out_size)
-        grad_weight_mat = x.new_zeros(C_out, patch_len)
-    if needs_x:
-        grad_x = x.new_empty(B, H, W, C_in)
-        grad_pad = x.new_empty(per_chunk, H + 2 * padding[0], W + 2 * padding[1], C_in)
+    grad_weight = grad_weight_mat.view(C_out, kh, kw, C_in)  # columns were (u, v, c)
 
-    for first, stop in _batch_chunks(B, per_chunk):
-        grad_chunk = grad_rows[first * rows_per_sample : stop * rows_per_sample]
-        buffer_chunk = buffer[: grad_chunk.shape[0]]  # (b*H_out*W_out, K)
-        cols = buffer_chunk.view(stop - first, *out_size, kh, kw, C_in)
-        if needs_weight:
-            cols.copy_(windows[first:stop])
-            grad_weight_mat.addmm_(grad_chunk.t(), buffer_chunk)
-        if needs_x:
-            torch.mm(grad_chunk, weight_mat, out=buffer_chunk)
-            grad_pad_chunk = grad_pad[: stop - first].zero_()
-            _col2im_add(grad_pad_chunk, cols, stride)
-            inner = grad_pad_chunk[:, padding[0] : padding[0] + H]
-            grad_x[first:stop].copy_(inner[:, :, padding[1] : padding[1] + W])
+    return grad_weight.permute(0, 3, 1, 2).contiguous()
 
-    grad_x = grad_x.permute(0, 3, 1, 2) if needs_x else None
-    if needs_weight:
-        grad_weight_mat = grad_weight_mat.view(C_out, kh, kw, C_in)
-        grad_weight = grad_weight_mat.permute(0, 3, 1, 2).contiguous()
-    else:
-        grad_weight = None
 
-    return grad_x, grad_weight
+def _conv_grad_input(
+    patch_matrix: _PatchMatrix, grad_rows: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """Step (3) of Conv2dFunction.backward: dL/dX = col2im(G W_mat), chunk by chunk.
+
+    The patch matrix's buffer, free once step (2) is done, holds each chunk's G W_mat.
+
+    Args:
+        patch_matrix: Supplies the geometry and the reusable buffer.
+        grad_rows: G, the output gradient as rows.
+        weight: Forward kernels.
+
+    Returns:
+        dL/dx, NCHW-shaped and laid out channels-last in memory.
+
+    Shapes:
+        grad_rows: (B*H_out*W_out, C_out); output: (B, C_in, H, W)
+    """
+    weight_mat = _flat_kernels(weight)  # (C_out, kh*kw*C_in)
+    grad_x = grad_rows.new_empty(patch_matrix.x_nhwc.shape)  # (B, H, W, C_in)
+    for first, stop, rows in patch_matrix.chunks():
+        cols = patch_matrix.scratch(first, stop)  # (b*H_out*W_out, K)
+        torch.mm(grad_rows[rows], weight_mat, out=cols)
+        cols_6d = cols.view(stop - first, *patch_matrix.out_size, *weight.shape[2:], -1)
+        grad_x_chunk = grad_x[first:stop].zero_()
+        _col2im_add(grad_x_chunk, cols_6d, patch_matrix.stride, patch_matrix.padding)
+
+    return grad_x.permute(0, 3, 1, 2)
 
 
 class DenseFunction(torch.autograd.Function):
@@ -466,11 +494,10 @@ class LeakyReLUFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output):
-        """dL/dx = G * (s + (1 - s) [x > 0]), with G = dL/dy.
+        """dL/dx = G * slope(x), slope(x) = 1 for x > 0 and s otherwise; G = dL/dy.
 
-        (1) Indicator [x > 0] = max(sign(x), 0), exactly 0 at x = 0 like torch.
-        (2) Local slope s + (1 - s) [x > 0], built in the indicator's own buffer.
-        (3) Multiply by G.
+        (1) slope(x) from sign(x), which is exactly 0 at x = 0 (slope s, like torch).
+        (2) Multiply by G.
 
         Args:
             ctx: Autograd context.
@@ -482,16 +509,24 @@ class LeakyReLUFunction(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None
-        s = ctx.negative_slope
 
         # (1)
-        local_slope = torch.sign(x).clamp_(min=0)
+        local_slope = _leaky_relu_slope(x, ctx.negative_slope)
 
         # (2)
-        local_slope.mul_(1 - s).add_(s)
-
-        # (3)
         return grad_output * local_slope, None
+
+
+def _leaky_relu_slope(x: torch.Tensor, s: float) -> torch.Tensor:
+    """Elementwise derivative of the leaky rectifier: 1 where x > 0, else s.
+
+    Built from sign(x) rather than a boolean mask, as torch.where and bool-to-float
+    conversion were 5-10x slower than these passes on our CPU.
+    """
+    if 0 <= s <= 1:
+        return torch.sign(x).clamp_(min=s, max=1)  # sign -1 or 0 -> s, 1 -> 1
+
+    return torch.sign(x).clamp_(min=0).mul_(1 - s).add_(s)
 
 
 def _adaptive_pool_matrix(

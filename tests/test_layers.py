@@ -68,6 +68,24 @@ def test_conv_gradcheck(stride, padding, bias):
     assert gradcheck(conv, (x, weight, b))
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "kernel", "stride", "padding"),
+    [((2, 2, 1, 1), 3, 1, 1), ((2, 2, 3, 2), (2, 3), 2, 2)],
+)
+def test_conv_gradcheck_with_taps_that_only_see_padding(
+    x_shape, kernel, stride, padding
+):
+    torch.manual_seed(0)
+    x = _double(*x_shape)
+    weight = _double(3, x_shape[1], *layers._as_pair(kernel, "kernel", 1))
+    b = _double(3)
+
+    def conv(x, weight, b):
+        return Conv2dFunction.apply(x, weight, b, stride, padding)
+
+    assert gradcheck(conv, (x, weight, b))
+
+
 def test_conv_gradcheck_across_uneven_batch_chunks(monkeypatch):
     torch.manual_seed(0)
     x = _double(5, 2, 4, 3)
@@ -93,7 +111,7 @@ def test_dense_gradcheck(x_shape, bias):
     assert gradcheck(DenseFunction.apply, (x, weight, b))
 
 
-@pytest.mark.parametrize("negative_slope", [0.01, 0.3, -0.5, 1.5])
+@pytest.mark.parametrize("negative_slope", [0.0, 0.01, 0.3, 1.0, -0.5, 1.5])
 def test_leaky_relu_gradcheck(negative_slope):
     torch.manual_seed(0)
     x = _double(2, 3, 4, 5)

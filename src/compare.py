@@ -183,3 +183,44 @@ def comparison_table(
         rows[name] = row
 
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+
+
+def conclusions(table: pd.DataFrame, reference: str = "mean") -> str:
+    """Markdown sentences read off a comparison table (no figure is typed in).
+
+    Args:
+        table: `comparison_table` output, with at least the `reference` row.
+        reference: Baseline the gains are measured against.
+
+    Returns:
+        A markdown bullet list.
+    """
+    if reference not in table.index:
+        raise ValueError(f"no {reference!r} row in the table; have {list(table.index)}")
+    base = table.loc[reference, "rmse"]
+    best = table["rmse"].idxmin()
+    lines = [
+        f"- Lowest RMSE: **{best}**, {table.loc[best, 'rmse']:.2f} cycles, "
+        f"{1 - table.loc[best, 'rmse'] / base:.0%} below the {reference} baseline "
+        f"({base:.2f})."
+    ]
+    for name in table.index.drop(reference):
+        change = 1 - table.loc[name, "rmse"] / base
+        ridge = _versus(table, name, "ridge")
+        lines.append(
+            f"- {name}: RMSE {table.loc[name, 'rmse']:.2f} ({change:+.0%} vs "
+            f"{reference}){ridge}; mean NASA score "
+            f"{table.loc[name, 'nasa_score_mean']:.2f}; "
+            f"{table.loc[name, 'accuracy']:.0%} of predictions within the band."
+        )
+
+    return "\n".join(lines)
+
+
+def _versus(table: pd.DataFrame, name: str, other: str) -> str:
+    if other not in table.index or name == other:
+        return ""
+    relation = (
+        "below" if table.loc[name, "rmse"] < table.loc[other, "rmse"] else "not below"
+    )
+    return f", {relation} {other} ({table.loc[other, 'rmse']:.2f})"

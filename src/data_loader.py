@@ -16,6 +16,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from src.windows import WindowDataset
@@ -515,3 +516,44 @@ def _ensure_scaled(
             f"{data.scaler.fitted_on_units}, expected units {list(expected)}; "
             "load it again"
         )
+
+
+def read_unit_frame(
+    path: str | Path, unit_id: int, groups: Sequence[str] = GROUPS
+) -> pd.DataFrame:
+    """Every named column of `groups` for one unit, raw, as a DataFrame (analysis).
+
+    Args:
+        path: N-CMAPSS file.
+        unit_id: Unit to read (dev or test).
+        groups: Any of W, X_s, X_v, T, A; Y is always added as column "RUL".
+
+    Returns:
+        DataFrame with one row per second of the unit, float64 as stored.
+
+    Raises:
+        DataFileError: As `load_data`; KeyError for an unknown unit (lists ids).
+    """
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as file:
+            return _unit_frame(file, path, unit_id, groups)
+    except OSError as error:
+        raise DataFileError(f"cannot read HDF5 file {path}: {error}") from error
+
+
+def _unit_frame(file: h5py.File, path: Path, unit_id: int, groups) -> pd.DataFrame:
+    available = []
+    for split in SPLITS:
+        units = _dataset(file, path, f"A_{split}")[:, 0]
+        for unit, start, stop in _unit_runs(units, path, f"A_{split}"):
+            available.append(unit)
+            if unit == unit_id:
+                columns = {}
+                for group in groups:
+                    names = _column_names(file, path, group)
+                    block = file[f"{group}_{split}"][start:stop]
+                    columns.update(zip(names, block.T, strict=True))
+                columns["RUL"] = file[f"{LABEL_KEY}_{split}"][start:stop, 0]
+                return pd.DataFrame(columns)
+    raise KeyError(f"unknown unit id {unit_id} in {path}; available: {available}")

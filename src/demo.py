@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import ipywidgets as widgets
 import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from torch import nn
 
 from src.data_loader import RULData
 from src.windows import WindowDataset
@@ -274,3 +276,23 @@ class _Plot:
         )
 
         return buffer.getvalue()
+
+
+def demo_for_models(
+    data: RULData, models: dict[str, nn.Module], layouts: dict[str, str], config
+) -> RULDemo:
+    """A demo over `models` (name -> network) with the run's window settings."""
+    predictors = {
+        name: partial(_predict_windows, model, config.batch_size)
+        for name, model in models.items()
+    }
+
+    return RULDemo(
+        data, predictors, layouts, config.win_len, config.stride, config.downsample
+    )
+
+
+def _predict_windows(model: nn.Module, batch_size: int, dataset) -> np.ndarray:
+    from src.training import predict
+
+    return predict(model, dataset, batch_size)

@@ -19,8 +19,15 @@ from torch import nn
 from config import Config
 from src import compare
 from src.data_loader import DataSplits, RULData, create_training_and_testing_sets
-from src.sources import load_configured_data
-from src.training import MODEL_LAYOUTS, History, fit_or_load, predict
+from src.sources import data_file, load_configured_data
+from src.training import (
+    MODEL_LAYOUTS,
+    History,
+    LoadedModel,
+    fit_or_load,
+    load_for_inference,
+    predict,
+)
 
 BASELINES = ("mean", "ridge")
 # C-MAPSS protocol facts recorded in every results file.
@@ -47,6 +54,19 @@ def dataset_tag(config: Config, data: RULData) -> str:
         return config.dataset_tag()
 
     return Path(data.source).stem
+
+
+def configured_tag(config: Config) -> str:
+    """Folder name of the configured dataset, without loading it."""
+    if config.dataset.startswith("cmapss:"):
+        return config.dataset_tag()
+
+    return data_file(config).stem
+
+
+def figures_dir(config: Config, tag: str) -> Path:
+    """reports/figures/<dataset>/ (absolute)."""
+    return config.path("reports_dir") / "figures" / tag
 
 
 def results_dir(config: Config, tag: str) -> Path:
@@ -154,3 +174,25 @@ def _context(config: Config, data: RULData, splits: DataSplits, tag: str) -> dic
         },
         "scaler": splits.scaler.to_dict(),
     }
+
+
+def trained_models(config: Config, data: RULData, tag: str) -> dict[str, LoadedModel]:
+    """Every model with a finished checkpoint for this dataset, for the demo.
+
+    Raises:
+        ValueError: If a checkpoint's scaler or features differ from `data`'s.
+    """
+    models = {}
+    for name in MODEL_LAYOUTS:
+        path = config.checkpoint_file(name, tag)
+        if not path.is_file():
+            continue
+        loaded = load_for_inference(path, config.device)
+        if loaded.scaler.to_dict() != data.scaler.to_dict():
+            raise ValueError(
+                f"{path} was trained with other scaler statistics or features than "
+                "the current data; retrain it (LOAD_MODEL=0)"
+            )
+        models[name] = loaded
+
+    return models

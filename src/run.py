@@ -1,36 +1,58 @@
-"""The main job (`make run`): load the configured data and build the window splits.
+"""The main job (`make run`): execute the four notebooks top to bottom.
 
-Prints a summary: units, rows, windows, feature list and scaler statistics.
+Settings come from the environment (see config.py): `PROFILE=full` for the original
+ten-epoch run, `DATASET=cmapss:FD001` for real C-MAPSS data. `--summary` only loads
+the data and prints units, rows, windows, features and scaler statistics.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import time
 
 import pandas as pd
 
 from config import get_config
 from src.data_loader import create_training_and_testing_sets
+from src.notebooks import NOTEBOOKS, run_all
 from src.sources import load_configured_data
 from src.summary import scaler_table, units_table
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", action="store_true", help="data summary only")
+    parser.add_argument("notebooks", nargs="*", default=list(NOTEBOOKS))
+    arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    for chatty in ("traitlets", "nbclient", "nbconvert"):  # kernel start, alt text
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     config = get_config()
+    if arguments.summary:
+        print_summary(config)
+        return
+    print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
+    started = time.perf_counter()
+    run_all(arguments.notebooks, config.path("reports_dir"))
+    print(
+        f"all notebooks done in {time.perf_counter() - started:.0f} s; "
+        f"results in {config.path('results_dir')}, reports in "
+        f"{config.path('reports_dir')}"
+    )
+
+
+def print_summary(config) -> None:
+    """Load the data, build the window splits and print what they hold."""
     data = load_configured_data(config)
     splits = create_training_and_testing_sets(data, config)
     pd.set_option("display.width", 120)
     print(f"Data: {data.source}")
-    print(
-        f"Windows: win_len={config.win_len}, stride={config.stride}, "
-        f"downsample={config.downsample}"
-    )
     print(units_table(data, splits).to_string())
     print(
-        f"\nWindows: train {len(splits.train):,}, "
-        f"validation {len(splits.val) if splits.val else 0:,}, "
-        f"test {len(splits.test):,}"
+        f"\nWindows (win_len={config.win_len}, stride={config.stride}, downsample="
+        f"{config.downsample}): train {len(splits.train):,}, validation "
+        f"{len(splits.val) if splits.val else 0:,}, test {len(splits.test):,}"
     )
     print(
         f"\nFeatures ({len(splits.feature_names)}): {', '.join(splits.feature_names)}"

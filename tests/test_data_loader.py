@@ -342,3 +342,16 @@ def test_reading_never_writes_the_file(tiny_file):
     with h5py.File(tiny_file) as file:
         assert len(file.keys()) == 17
     assert sum(f * r for s, f, r in TINY_UNITS.values() if s == "dev") == 58
+
+
+def test_read_unit_frame_names_every_column(tiny_file):
+    from src.data_loader import read_unit_frame
+
+    frame = read_unit_frame(tiny_file, 14, groups=("W", "T", "A"))
+
+    assert len(frame) == 14
+    assert list(frame.columns[:4]) == GROUP_NAMES["W"]
+    assert "HPT_eff_mod" in frame.columns and frame.columns[-1] == "RUL"
+    assert frame["unit"].eq(14).all() and frame["alt"].iloc[0] == 14000.0
+    with pytest.raises(KeyError, match=r"unknown unit id 3.*\[2, 5, 10, 11, 14\]"):
+        read_unit_frame(tiny_file, 3)

@@ -208,8 +208,8 @@ def conclusions(table: pd.DataFrame, reference: str = "mean") -> str:
         change = 1 - table.loc[name, "rmse"] / base
         ridge = _versus(table, name, "ridge")
         lines.append(
-            f"- {name}: RMSE {table.loc[name, 'rmse']:.2f} ({change:+.0%} vs "
-            f"{reference}){ridge}; mean NASA score "
+            f"- {name}: RMSE {table.loc[name, 'rmse']:.2f} ({abs(change):.0%} "
+            f"{'below' if change > 0 else 'above'} {reference}){ridge}; mean NASA score "
             f"{table.loc[name, 'nasa_score_mean']:.2f}; "
             f"{table.loc[name, 'accuracy']:.0%} of predictions within the band."
         )

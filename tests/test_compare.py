@@ -121,3 +121,22 @@ def test_interrupted_write_keeps_previous_results(tiny_file, tmp_path, monkeypat
 def test_missing_results_say_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="make run"):
         compare.load_results(tmp_path)
+
+
+def test_conclusions_are_read_off_the_table():
+    table = pd.DataFrame(
+        {
+            "rmse": [20.0, 10.0, 8.0],
+            "nasa_score_mean": [7.0, 2.0, 1.5],
+            "accuracy": [0.3, 0.6, 0.7],
+        },
+        index=pd.Index(["mean", "ridge", "lstm"], name="model"),
+    )
+
+    text = compare.conclusions(table)
+
+    assert "Lowest RMSE: **lstm**, 8.00 cycles, 60% below the mean baseline" in text
+    assert "- ridge: RMSE 10.00 (50% below mean)" in text
+    assert "- lstm: RMSE 8.00 (60% below mean), below ridge (10.00)" in text
+    with pytest.raises(ValueError, match="no 'mean' row"):
+        compare.conclusions(table.drop("mean"))

@@ -206,10 +206,11 @@ def conclusions(table: pd.DataFrame, reference: str = "mean") -> str:
     ]
     for name in table.index.drop(reference):
         change = 1 - table.loc[name, "rmse"] / base
+        direction = "below" if change > 0 else "above"
         ridge = _versus(table, name, "ridge")
         lines.append(
             f"- {name}: RMSE {table.loc[name, 'rmse']:.2f} ({abs(change):.0%} "
-            f"{'below' if change > 0 else 'above'} {reference}){ridge}; mean NASA score "
+            f"{direction} {reference}){ridge}; mean NASA score "
             f"{table.loc[name, 'nasa_score_mean']:.2f}; "
             f"{table.loc[name, 'accuracy']:.0%} of predictions within the band."
         )

@@ -193,7 +193,7 @@ class RULDemo:
     def _render(self, reading: Reading) -> bytes:
         view = self.view(reading.unit, self.layouts[reading.model])
         key = (reading.unit, reading.model)
-        if self._plot.key != key:
+        if not self._plot.show(key):
             predicted = self.predictions(reading.model, reading.unit)
             self._plot.draw_background(
                 key, view.y_true, predicted, self.data.feature_names
@@ -215,9 +215,10 @@ def _numbers_html(reading: Reading) -> str:
 
 
 class _Plot:
-    """Trajectory and sensor-window figure, redrawn in full only per unit and model.
+    """Trajectory and sensor-window figure, drawn in full once per unit and model.
 
-    A slider move restores the saved background and draws the three moving artists
+    The drawn background (pixels and axis limits) of every (unit, model) is kept, so
+    a change restores one and draws only the three moving artists
     (time marker, predicted point, window image) on top: axes and lines stay.
     """
 
@@ -228,6 +229,19 @@ class _Plot:
         self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9)
         self.trajectory, self.sensors = self.figure.subplots(1, 2)
         self.key = None
+        self.backgrounds: dict[tuple, tuple] = {}  # key -> (pixels, xlim, ylim)
+
+    def show(self, key) -> bool:
+        """Make `key`'s saved background current; False if it was never drawn."""
+        if key not in self.backgrounds:
+            return False
+        self.background, xlim, ylim = self.backgrounds[key]
+        # The moving artists are placed through these limits.
+        self.trajectory.set_xlim(xlim)
+        self.trajectory.set_ylim(ylim)
+        self.key = key
+
+        return True
 
     def draw_background(self, key, y_true, predicted, feature_names) -> None:
         trajectory, sensors = self.trajectory, self.sensors
@@ -252,6 +266,8 @@ class _Plot:
         sensors.set(xlabel="row in window", title="current window (z-scores)")
         self.figure.canvas.draw()
         self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        limits = (self.trajectory.get_xlim(), self.trajectory.get_ylim())
+        self.backgrounds[key] = (self.background, *limits)
         self.key = key
 
     def render(self, reading: Reading, window: np.ndarray) -> bytes:

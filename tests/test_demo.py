@@ -105,3 +105,13 @@ def test_sliders_follow_the_unit(demo):
     assert demo.position.max == 4  # 7 rows in flight 1, windows end at rows 2..6
     with pytest.raises(ValueError, match="no window in cycle 9"):
         demo.reading(14, "CNN", 9, 0)
+
+
+def test_returning_to_a_unit_redraws_the_same_picture(demo):
+    demo.select(unit=11, cycle=2, position=1, model="CNN")
+    first = bytes(demo.image.value)
+
+    demo.select(unit=14, cycle=1, position=0, model="LSTM")
+    demo.select(unit=11, cycle=2, position=1, model="CNN")
+
+    assert bytes(demo.image.value) == first

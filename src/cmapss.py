@@ -8,7 +8,6 @@ ids offset by `TEST_UNIT_OFFSET` (test unit 1 -> 1001; `nasa_unit_id` undoes it)
 from __future__ import annotations
 
 import gzip
-import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -18,7 +17,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from src.data_loader import DataFileError, RULData, UnitRecord
+from src.data_loader import DataFileError, JsonStats, RULData, UnitRecord
 from src.windows import WindowDataset
 
 # Subset -> number of operating conditions (Saxena et al. 2008).
@@ -460,7 +459,7 @@ def last_window_dataset(
 
 
 @dataclass
-class ConditionScalerStats:
+class ConditionScalerStats(JsonStats):
     """Z-score statistics per operating condition, fitted on training units.
 
     Attributes:
@@ -506,13 +505,6 @@ class ConditionScalerStats:
             scale=np.asarray(values["scale"], dtype=np.float64),
             fitted_on_units=list(values["fitted_on_units"]),
         )
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
-
-    @classmethod
-    def load(cls, path: str | Path) -> ConditionScalerStats:
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 def normalize_per_condition(

@@ -10,9 +10,7 @@ each with the resolved config, the feature list and library versions.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import torch
 from sklearn.linear_model import Ridge
 
 from src import metrics
+from src.files import atomic_write_text
 from src.windows import WindowDataset
 
 RIDGE_MAX_WINDOWS = 200_000
@@ -133,21 +132,10 @@ def write_results(
     """
     directory.mkdir(parents=True, exist_ok=True)
     document = {**report, **context, "versions": versions()}
-    _atomic_write(directory / "predictions.csv", frame.to_csv(index=False))
-    _atomic_write(directory / "metrics.json", json.dumps(document, indent=2))
+    atomic_write_text(directory / "predictions.csv", frame.to_csv(index=False))
+    atomic_write_text(directory / "metrics.json", json.dumps(document, indent=2))
 
     return directory
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def load_results(results_dir: Path) -> dict[str, dict]:

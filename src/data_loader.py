@@ -66,8 +66,19 @@ class UnitRecord:
         return len(self.rul)
 
 
+class JsonStats:
+    """Save and load any statistics class with `to_dict` / `from_dict` as JSON."""
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path):
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
 @dataclass
-class ScalerStats:
+class ScalerStats(JsonStats):
     """Z-score statistics fitted on training units; saved with every model."""
 
     feature_names: list[str]
@@ -91,13 +102,6 @@ class ScalerStats:
             scale=np.asarray(values["scale"], dtype=np.float64),
             fitted_on_units=list(values["fitted_on_units"]),
         )
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
-
-    @classmethod
-    def load(cls, path: str | Path) -> ScalerStats:
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 @dataclass

@@ -7,8 +7,6 @@ reach `config.get_config()` inside the notebooks.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 from config import ROOT
+from src.files import atomic_write_text
 
 NOTEBOOKS = ("data_analysis", "cnn_model", "lstm_model", "overview")
 CELL_TIMEOUT_SECONDS = 3600
@@ -49,9 +48,9 @@ def execute_notebook(
     client.execute()
     reports_dir.mkdir(parents=True, exist_ok=True)
     executed = reports_dir / f"{name}.ipynb"
-    _atomic_write(executed, nbformat.writes(notebook))
+    atomic_write_text(executed, nbformat.writes(notebook))
     html, _ = HTMLExporter().from_notebook_node(notebook)
-    _atomic_write(reports_dir / f"{name}.html", html)
+    atomic_write_text(reports_dir / f"{name}.html", html)
 
     return executed
 
@@ -69,14 +68,3 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
             f"{executed} (+ .html)",
             flush=True,
         )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src import compare, metrics
+from src import compare, files, metrics
 from src.data_loader import load_data, normalize_data
 from src.windows import WindowDataset
 
@@ -107,7 +107,7 @@ def test_interrupted_write_keeps_previous_results(tiny_file, tmp_path, monkeypat
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(KeyboardInterrupt):
         compare.write_results(tmp_path / "m", {"window": {}}, frame, {})
 

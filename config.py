@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent
 # Settings each profile changes; anything set in the environment wins over them.
 PROFILES: dict[str, dict[str, Any]] = {
     # The default: a CPU run over the generated file in minutes.
-    "quick": {"epochs": 10, "learning_rate": 1e-3},
+    "quick": {"epochs": 20, "learning_rate": 1e-3},
     # The original design's run (the defaults below): for GPU machines.
     "full": {},
     # Tests and notebook smoke runs: tiny data, one short epoch.

@@ -183,7 +183,8 @@ def load_data(path: str | Path, features: str | Sequence[str] = "default") -> RU
     Raises:
         DataFileError: Missing, truncated or corrupt file, missing key, name
             arrays that disagree with column counts, row counts that differ
-            between arrays, non-contiguous units, NaN or infinite values.
+            between arrays, non-contiguous units, a unit id in both splits, NaN or
+            infinite values.
     """
     path = Path(path)
     groups = resolve_feature_groups(features)
@@ -206,8 +207,22 @@ def _read_file(file: h5py.File, path: Path, groups: tuple[str, ...]) -> RULData:
     units = []
     for split in SPLITS:
         units += _read_split(file, path, split, groups)
+    _check_unique_units(units, path)
 
     return RULData(source=str(path), feature_names=feature_names, units=units)
+
+
+def _check_unique_units(units: list[UnitRecord], path: Path) -> None:
+    # One id in both splits would make `RULData.unit(id)` return the dev unit for
+    # the test unit, so the test windows would silently be training data.
+    split_of = {}
+    for record in units:
+        first = split_of.setdefault(record.unit, record.split)
+        if first != record.split:
+            raise DataFileError(
+                f"{path}: unit {record.unit} is in both A_{first} and "
+                f"A_{record.split}; expected each unit id in one split only"
+            )
 
 
 def _column_names(file: h5py.File, path: Path, group: str) -> list[str]:

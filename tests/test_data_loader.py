@@ -355,3 +355,17 @@ def test_read_unit_frame_names_every_column(tiny_file):
     assert frame["unit"].eq(14).all() and frame["alt"].iloc[0] == 14000.0
     with pytest.raises(KeyError, match=r"unknown unit id 3.*\[2, 5, 10, 11, 14\]"):
         read_unit_frame(tiny_file, 3)
+
+
+def test_a_unit_id_in_both_splits_is_refused(tmp_path):
+    units = {2: ("dev", 2, 3), 5: ("dev", 2, 3), 11: ("test", 2, 3)}
+
+    def reuse_dev_id(data):
+        data["A_test"][:, 0] = 2
+
+    path = write_ncmapss(tmp_path / "f.h5", units=units, mutate=reuse_dev_id)
+
+    # Else `RULData.unit(2)` answers with the dev unit and the test windows are
+    # silently built from training data.
+    with pytest.raises(DataFileError, match=r"f.h5: unit 2 is in both A_dev and A_t"):
+        load_data(path)

@@ -24,6 +24,8 @@ from src.windows import WindowDataset
 SPLITS = ("dev", "test")
 GROUPS = ("W", "X_s", "X_v", "T", "A")
 LABEL_KEY = "Y"
+# The leading columns of A, read as integers: engine unit, flight cycle, flight class.
+ID_COLUMNS = ("unit", "cycle", "Fc")
 # Named feature presets. "original" is the 36-column input of the original design.
 FEATURE_PRESETS = {
     "default": ("W", "X_s", "X_v"),
@@ -184,7 +186,7 @@ def load_data(path: str | Path, features: str | Sequence[str] = "default") -> RU
         DataFileError: Missing, truncated or corrupt file, missing key, name
             arrays that disagree with column counts, row counts that differ
             between arrays, non-contiguous units, a unit id in both splits, NaN or
-            infinite values.
+            infinite values, unit/cycle/flight class that are not whole numbers.
     """
     path = Path(path)
     groups = resolve_feature_groups(features)
@@ -294,7 +296,7 @@ def _unit_runs(
     """(unit, start, stop) of each contiguous run of a unit id, in file order."""
     if len(unit_column) == 0:
         return []
-    _check_finite(unit_column, path, key, unit_id=None)
+    _check_whole_numbers(unit_column[:, None], path, key, unit_id=None)
     change = np.flatnonzero(np.diff(unit_column)) + 1
     starts = np.concatenate([[0], change])
     stops = np.concatenate([change, [len(unit_column)]])
@@ -330,6 +332,7 @@ def _read_unit(
     label = _read_block(file, f"{LABEL_KEY}_{split}", start, stop)[:, 0]
     auxiliary = _read_block(file, f"A_{split}", start, stop)
     _check_finite(label, path, f"{LABEL_KEY}_{split}", unit_id)
+    _check_whole_numbers(auxiliary[:, :3], path, f"A_{split}", unit_id)
 
     return UnitRecord(
         unit=unit_id,
@@ -358,6 +361,24 @@ def _check_finite(
         raise DataFileError(
             f"{path}: {key} holds {int(bad.sum())} NaN or infinite value(s) "
             f"({where}first at row {row} of the unit); expected finite numbers"
+        )
+
+
+def _check_whole_numbers(
+    values: np.ndarray, path: Path, key: str, unit_id: int | None
+) -> None:
+    """Raise unless the (rows, k) leading `ID_COLUMNS` of A are finite integers."""
+    bad = ~np.isfinite(values) | (values != np.round(values))
+    if bad.any():
+        row, column = (int(index) for index in np.argwhere(bad)[0])
+        where = (
+            f"row {row}"
+            if unit_id is None
+            else f"unit {unit_id}, row {row} of the unit"
+        )
+        raise DataFileError(
+            f"{path}: {key} column {ID_COLUMNS[column]!r} holds "
+            f"{values[row, column]:g} ({where}); expected a whole number"
         )
 
 

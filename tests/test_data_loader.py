@@ -369,3 +369,25 @@ def test_a_unit_id_in_both_splits_is_refused(tmp_path):
     # silently built from training data.
     with pytest.raises(DataFileError, match=r"f.h5: unit 2 is in both A_dev and A_t"):
         load_data(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (1, np.nan, r"A_dev column 'cycle' holds nan \(unit 2, row 3 of the unit\)"),
+        (2, np.inf, r"A_dev column 'Fc' holds inf \(unit 2, row 3 of the unit\)"),
+        (0, 2.5, r"A_dev column 'unit' holds 2.5 \(row 3\)"),
+    ],
+)
+def test_unit_cycle_and_flight_class_must_be_whole_numbers(
+    tmp_path, column, value, message
+):
+    def poison(data):
+        data["A_dev"][3, column] = value
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=poison)
+
+    # A NaN cycle used to become -2147483648 with only a RuntimeWarning, and a
+    # unit id of 2.5 became unit 2.
+    with pytest.raises(DataFileError, match=message + ".*expected a whole number"):
+        load_data(path)

@@ -231,7 +231,7 @@ def _column_names(file: h5py.File, path: Path, group: str) -> list[str]:
     names_key = f"{group}_var"
     names = [_decode(name) for name in _dataset(file, path, names_key)[()]]
     for split in SPLITS:
-        columns = _dataset(file, path, f"{group}_{split}").shape[1]
+        columns = _table(file, path, f"{group}_{split}").shape[1]
         if columns != len(names):
             raise DataFileError(
                 f"{path}: {names_key} has {len(names)} names but {group}_{split} has "
@@ -251,8 +251,31 @@ def _dataset(file: h5py.File, path: Path, key: str) -> h5py.Dataset:
             f"{path}: key {key!r} is missing; an N-CMAPSS file holds "
             f"{_expected_keys()}, this one holds {sorted(file.keys())}"
         )
+    if not isinstance(file[key], h5py.Dataset):
+        raise DataFileError(f"{path}: {key} is an HDF5 group, expected a dataset")
 
     return file[key]
+
+
+def _table(file: h5py.File, path: Path, key: str, min_columns: int = 1) -> h5py.Dataset:
+    """The dataset `key`, checked to be a (rows, columns) array of numbers."""
+    dataset = _dataset(file, path, key)
+    if dataset.ndim != 2:
+        raise DataFileError(
+            f"{path}: {key} has shape {dataset.shape}; expected a 2-D array "
+            "(rows, columns)"
+        )
+    if dataset.dtype.kind not in "biuf":
+        raise DataFileError(
+            f"{path}: {key} holds {dataset.dtype.str} values; expected numbers"
+        )
+    if dataset.shape[1] < min_columns:
+        raise DataFileError(
+            f"{path}: {key} has {dataset.shape[1]} column(s); expected at least "
+            f"{min_columns} ({', '.join(ID_COLUMNS)} first)"
+        )
+
+    return dataset
 
 
 def _expected_keys() -> list[str]:
@@ -271,7 +294,7 @@ def _read_split(
         raise DataFileError(
             f"{path}: {LABEL_KEY}_{split} has shape {label.shape}; expected ({rows}, 1)"
         )
-    auxiliary = _dataset(file, path, f"A_{split}")
+    auxiliary = _table(file, path, f"A_{split}", min_columns=len(ID_COLUMNS))
     unit_column = auxiliary[:, 0]
     records = []
     for unit_id, start, stop in _unit_runs(unit_column, path, f"A_{split}"):
@@ -281,7 +304,7 @@ def _read_split(
 
 
 def _check_row_counts(file: h5py.File, path: Path, keys: list[str]) -> int:
-    counts = {key: _dataset(file, path, key).shape[0] for key in keys}
+    counts = {key: _table(file, path, key).shape[0] for key in keys}
     if len(set(counts.values())) != 1:
         raise DataFileError(
             f"{path}: row counts differ between arrays {counts}; expected equal counts"

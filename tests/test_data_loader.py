@@ -391,3 +391,30 @@ def test_unit_cycle_and_flight_class_must_be_whole_numbers(
     # unit id of 2.5 became unit 2.
     with pytest.raises(DataFileError, match=message + ".*expected a whole number"):
         load_data(path)
+
+
+def test_arrays_must_be_two_dimensional_numeric_datasets(tmp_path):
+    def flat_settings(data):
+        data["W_dev"] = data["W_dev"][:, 0]
+
+    def text_sensors(data):
+        data["X_s_test"] = data["X_s_test"].astype("S12")
+
+    def one_auxiliary_column(data):
+        data["A_test"] = data["A_test"][:, :1]
+
+    flat = write_ncmapss(tmp_path / "flat.h5", mutate=flat_settings)
+    text = write_ncmapss(tmp_path / "text.h5", mutate=text_sensors)
+    narrow = write_ncmapss(tmp_path / "narrow.h5", mutate=one_auxiliary_column)
+    grouped = write_ncmapss(tmp_path / "group.h5", drop=("X_v_dev",))
+    with h5py.File(grouped, "a") as file:
+        file.create_group("X_v_dev")
+
+    with pytest.raises(DataFileError, match=r"flat.h5: W_dev has shape \(58,\);"):
+        load_data(flat)
+    with pytest.raises(DataFileError, match=r"X_s_test holds \|S12 values; expected"):
+        load_data(text)
+    with pytest.raises(DataFileError, match=r"A_test has 1 column.*unit, cycle, Fc"):
+        load_data(narrow)
+    with pytest.raises(DataFileError, match="X_v_dev is an HDF5 group, expected a"):
+        load_data(grouped)

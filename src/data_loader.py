@@ -419,7 +419,17 @@ def split_units(
 
     Returns:
         (train_units, val_units, test_units), each in file order.
+
+    Raises:
+        ValueError: For an empty dev or test split, validation units that are
+            not dev units, or no training units left.
     """
+    for split in SPLITS:
+        if not data.unit_ids(split):
+            raise ValueError(
+                f"{data.source} has no {split} units (its {split} split is empty); "
+                "expected dev units to train on and test units to evaluate on"
+            )
     dev = data.unit_ids("dev")
     unknown = [unit for unit in val_units if unit not in dev]
     if unknown:

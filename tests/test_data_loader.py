@@ -418,3 +418,17 @@ def test_arrays_must_be_two_dimensional_numeric_datasets(tmp_path):
         load_data(narrow)
     with pytest.raises(DataFileError, match="X_v_dev is an HDF5 group, expected a"):
         load_data(grouped)
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_an_empty_split_is_named(tmp_path, split):
+    def empty(data):
+        for key in [key for key in data if key.endswith(f"_{split}")]:
+            data[key] = data[key][:0]
+
+    path = write_ncmapss(tmp_path / "f.h5", mutate=empty)
+    data = load_data(path)
+
+    assert data.unit_ids(split) == []
+    with pytest.raises(ValueError, match=f"f.h5 has no {split} units"):
+        split_units(data)

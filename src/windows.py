@@ -86,12 +86,13 @@ class WindowDataset(Dataset):
         return len(self._ends)
 
     def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
-        if isinstance(index, int | np.integer):
-            x, y = self._gather(np.array([index], dtype=np.int64))
-            return x[0], y[0]
         if isinstance(index, slice):
             index = range(*index.indices(len(self)))
-        x, y = self._gather(np.asarray(index, dtype=np.int64))
+        index = _integer_index(index)
+        if index.ndim == 0:
+            x, y = self._gather(index.reshape(1))
+            return x[0], y[0]
+        x, y = self._gather(index)
 
         return x, y
 
@@ -162,6 +163,21 @@ class _Batches(Sampler):
     def __iter__(self):
         for start in range(0, len(self.order), self.batch_size):
             yield self.order[start : start + self.batch_size]
+
+
+def _integer_index(index) -> np.ndarray:
+    """`index` as int64 positions; refuses masks and fractions (read as 0/1, floor)."""
+    if isinstance(index, torch.Tensor):
+        index = index.cpu().numpy()
+    values = np.asarray(index)
+    empty_list = values.size == 0 and values.dtype.kind == "f"  # np.asarray([])
+    if values.dtype.kind not in "iu" and not empty_list:
+        raise TypeError(
+            f"window index must be an int, a slice or a sequence of ints, got "
+            f"{values.dtype} {values.tolist() if values.size < 6 else '...'}"
+        )
+
+    return values.astype(np.int64)
 
 
 def _check_arguments(units, win_len, stride, downsample, layout) -> None:

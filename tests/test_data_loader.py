@@ -156,6 +156,21 @@ def test_batch_gather_equals_single_gather_in_any_order(tiny_file):
         assert y_batch[position] == y_single
 
 
+def test_masks_and_fractional_indexes_are_refused(tiny_file):
+    dataset = _windows(tiny_file, win_len=3)
+
+    # np.asarray(..., int64) used to read a mask [True, False] as windows [1, 0]
+    # and 1.7 as window 1.
+    with pytest.raises(TypeError, match="window index.*got bool"):
+        dataset[np.array([True, False])]
+    with pytest.raises(TypeError, match="window index.*got float64"):
+        dataset[np.array([1.7])]
+    with pytest.raises(TypeError, match="window index.*got float"):
+        dataset[1.5]
+    assert dataset[[]][0].shape == (0, 1, 3, 32)
+    assert torch.equal(dataset[torch.tensor(4)][0], dataset[4][0])
+
+
 def test_loader_is_reproducible_and_resumes_mid_epoch(tiny_file):
     dataset = _windows(tiny_file, win_len=3)
 

@@ -61,6 +61,8 @@ class WindowDataset(Dataset):
         rul_cap: float | None = None,
     ) -> None:
         _check_arguments(units, win_len, stride, downsample, layout)
+        if rul_cap is not None and not rul_cap >= 0:
+            raise ValueError(f"rul_cap must be a number >= 0 or None, got {rul_cap!r}")
         self.win_len, self.stride, self.downsample = win_len, stride, downsample
         self.layout, self.rul_cap = layout, rul_cap
         self.unit_ids = [int(unit.unit) for unit in units]

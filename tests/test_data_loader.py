@@ -197,6 +197,8 @@ def test_last_only_and_rul_cap(tiny_file):
     assert y.tolist() == [0.0, 0.0, 0.0]
     capped = _windows(tiny_file, win_len=3, rul_cap=1.5).labels()
     assert capped.max() == 1.5
+    with pytest.raises(ValueError, match="rul_cap must be a number >= 0"):
+        _windows(tiny_file, win_len=3, rul_cap=-5)
 
 
 # Scaling and splits ---------------------------------------------------------------

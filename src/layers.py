@@ -47,8 +47,21 @@ def _as_pair(value: int | tuple[int, int], name: str, minimum: int) -> tuple[int
     return pair
 
 
+def _check_dtype(layer: str, x: torch.Tensor, weight: torch.Tensor) -> None:
+    """Raises ValueError unless x has the weight's dtype, naming both and the fix."""
+    if x.dtype != weight.dtype:
+        fix = f"convert the input (x.to({weight.dtype}))"
+        if x.is_floating_point():
+            fix += f" or the model (model.to({x.dtype}))"
+        raise ValueError(
+            f"{layer} input is {x.dtype}, expected {weight.dtype} like its weights; "
+            f"{fix}"
+        )
+
+
 def _check_conv_input(x: torch.Tensor, weight: torch.Tensor) -> None:
     """Raises ValueError unless x is 4-D with the weight's input channel count."""
+    _check_dtype("conv", x, weight)
     if x.dim() != 4:
         raise ValueError(
             f"conv input must be 4-D (B, C_in, H, W), got shape {tuple(x.shape)}"
@@ -457,6 +470,7 @@ class DenseFunction(torch.autograd.Function):
 
 def _check_dense_input(x: torch.Tensor, weight: torch.Tensor) -> None:
     """Raises ValueError unless the last dimension of x is in_features."""
+    _check_dtype("dense", x, weight)
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"dense input must have shape (*, {weight.shape[1]}), got {tuple(x.shape)}"
@@ -638,6 +652,8 @@ class AdaptiveAvgPool2dFunction(torch.autograd.Function):
             raise ValueError(
                 f"pool input must be 3-D or 4-D (*, H, W), got shape {tuple(x.shape)}"
             )
+        if not x.is_floating_point():
+            raise ValueError(f"pool input is {x.dtype}, expected a floating dtype")
         in_size = tuple(x.shape[-2:])
         out_size = _pool_output_size(output_size, in_size)
         pool = _pool_matrix(in_size, out_size, x)  # (H_out*W_out, H*W)

@@ -424,3 +424,18 @@ def test_pool_rejects_2d_input():
 def test_flatten_rejects_bad_dims():
     with pytest.raises(ValueError, match="dims 2..1 of shape \\(2, 3, 4\\)"):
         CustomFlatten(2, 1)(torch.randn(2, 3, 4))
+
+
+@pytest.mark.parametrize(
+    ("module", "x"),
+    [
+        (CustomConv2d(1, 4, 3), torch.randn(2, 1, 5, 6, dtype=torch.float64)),
+        (CustomConv2d(1, 4, 3), torch.ones(2, 1, 5, 6, dtype=torch.long)),
+        (CustomDense(6, 2), torch.randn(3, 6, dtype=torch.float64)),
+        (CustomAdaptiveAvgPool2d(1), torch.ones(2, 1, 5, 6, dtype=torch.long)),
+    ],
+)
+def test_layers_name_a_dtype_mismatch(module, x):
+    # torch's own message named neither the layer nor the fix.
+    with pytest.raises(ValueError, match=f"input is {x.dtype}.*expected"):
+        module(x)

@@ -1,0 +1,48 @@
+"""The main job's data summary and the generated default data file."""
+
+from __future__ import annotations
+
+import pytest
+
+import config as config_module
+from config import get_config
+from src import sources
+from src.data_loader import DataFileError
+from src.run import print_summary
+
+
+def test_summary_lists_units_windows_features_and_scaler(tiny_file, capsys):
+    config = get_config(environ={"FILENAME": str(tiny_file), "WIN_LEN": "3"})
+
+    print_summary(config)
+
+    printed = capsys.readouterr().out
+    assert f"Data: {tiny_file}" in printed
+    assert "Windows (win_len=3, stride=1, downsample=1): train " in printed
+    assert "test 25" in printed  # units 11 and 14: 15 - 2 and 14 - 2 windows
+    assert "Features (32): alt, Mach, TRA, T2, T24" in printed
+    assert "Scaler statistics (training units only)" in printed
+
+
+def test_missing_custom_file_is_not_replaced_by_generated_data(tmp_path):
+    config = get_config(environ={"FILENAME": str(tmp_path / "mine.h5")})
+
+    with pytest.raises(DataFileError, match="mine.h5 does not exist"):
+        sources.data_file(config)
+
+
+def test_absent_default_file_is_generated_once_and_said(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(sources, "ROOT", tmp_path)
+    monkeypatch.setattr(
+        get_config.__globals__["Config"],
+        "path",
+        lambda self, name: tmp_path / "absent.h5",
+    )
+    config = get_config(environ={})
+
+    first = sources.data_file(config)
+    second = sources.data_file(config)
+
+    assert first == second == tmp_path / sources.GENERATED_FILENAME
+    assert first.is_file()
+    assert "generating" in caplog.text and "using the generated" in caplog.text

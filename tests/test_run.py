@@ -33,11 +33,7 @@ def test_missing_custom_file_is_not_replaced_by_generated_data(tmp_path):
 
 def test_absent_default_file_is_generated_once_and_said(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(sources, "ROOT", tmp_path)
-    monkeypatch.setattr(
-        get_config.__globals__["Config"],
-        "path",
-        lambda self, name: tmp_path / "absent.h5",
-    )
+    monkeypatch.setattr(config_module, "ROOT", tmp_path)  # default FILENAME absent
     config = get_config(environ={})
 
     first = sources.data_file(config)

@@ -39,6 +39,10 @@ REQUIRED_KEYS = (
     "versions",
 )
 REMEDY = "Delete the file or set LOAD_MODEL=0 to train from scratch."
+# Window settings besides win_len that change what a model reads or learns.
+WINDOW_SETTINGS = {"downsample": "downsample", "rul_cap": "RUL cap"}
+# Scaler statistics refitted on the same data agree to rounding; other data do not.
+SCALER_RTOL = 1e-6
 
 
 class CheckpointError(ValueError):
@@ -210,6 +214,8 @@ def check_compatible(
     win_len: int,
     *,
     train_units: Sequence[int] | None = None,
+    windows: dict[str, Any] | None = None,
+    scaler: dict[str, Any] | None = None,
     source: str = "the checkpoint",
 ) -> None:
     """Refuse a checkpoint that does not fit the requested model and input.
@@ -222,6 +228,10 @@ def check_compatible(
         win_len: Window length in rows.
         train_units: Training units of the run, when resuming training: the
             checkpoint's scaler was fitted on its own training units.
+        windows: Window settings of the run among `WINDOW_SETTINGS` (downsample,
+            rul_cap), compared when given.
+        scaler: `to_dict()` of the run's scaler statistics, compared when given:
+            other data or another scaling give the model inputs it never saw.
         source: How to name the checkpoint in the message (e.g. its path).
 
     Raises:
@@ -237,6 +247,9 @@ def check_compatible(
         differences.append(
             f"training units: checkpoint {saved_units}, run {list(train_units)}"
         )
+    differences += _window_differences(checkpoint["windows"], windows or {})
+    if scaler is not None:
+        differences += _scaler_differences(checkpoint["scaler"], scaler)
     if differences:
         listed = "\n".join(f"  - {difference}" for difference in differences)
         raise CheckpointMismatch(
@@ -259,6 +272,45 @@ def _architecture_differences(
         for name in names
         if saved_args.get(name) != model_args.get(name)
     ]
+
+
+def _window_differences(saved: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    return [
+        f"{label}: checkpoint {saved.get(key)!r}, run {run[key]!r}"
+        for key, label in WINDOW_SETTINGS.items()
+        if key in run and saved.get(key) != run[key]
+    ]
+
+
+def _scaler_differences(saved: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    kinds = saved.get("kind", "global"), run.get("kind", "global")
+    if kinds[0] != kinds[1]:
+        return [f"input scaling: checkpoint {kinds[0]}, run {kinds[1]}"]
+    for key in ("centers", "mean", "scale"):
+        if key not in saved or key not in run:
+            continue
+        saved_values, run_values = np.asarray(saved[key]), np.asarray(run[key])
+        if saved_values.shape != run_values.shape:
+            continue  # another feature list, reported as such
+        close = np.isclose(saved_values, run_values, rtol=SCALER_RTOL, atol=0.0)
+        if not close.all():
+            index = np.unravel_index(np.argmin(close), close.shape)
+            return [
+                f"scaler {key}{_scaler_entry(key, index, saved)}: checkpoint "
+                f"{saved_values[index]:.6g}, run {run_values[index]:.6g} (the data "
+                "differ from the checkpoint's training data)"
+            ]
+
+    return []
+
+
+def _scaler_entry(key: str, index: tuple[int, ...], saved: dict[str, Any]) -> str:
+    """' of 'T24'' for a feature's statistic, '[2, 0]' for a condition centre."""
+    if key == "centers":
+        return str(list(map(int, index)))
+    prefix = f" in condition {int(index[0])}" if len(index) == 2 else ""
+
+    return f" of {saved['feature_names'][int(index[-1])]!r}{prefix}"
 
 
 def _feature_differences(saved: Sequence[str], requested: Sequence[str]) -> list[str]:

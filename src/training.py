@@ -286,6 +286,11 @@ def _reusable_checkpoint(
         splits.feature_names,
         splits.train.win_len,
         train_units=splits.train_units,
+        windows={
+            "downsample": splits.train.downsample,
+            "rul_cap": splits.train.rul_cap,
+        },
+        scaler=splits.scaler.to_dict(),
         source=f"checkpoint {path}",
     )
     if checkpoint["epoch"] < config.epochs:

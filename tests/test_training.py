@@ -402,6 +402,11 @@ def matching_request(checkpoint: dict) -> dict:
         "feature_names": checkpoint["feature_names"],
         "win_len": checkpoint["windows"]["win_len"],
         "train_units": checkpoint["units"]["train"],
+        "windows": {
+            "downsample": checkpoint["windows"]["downsample"],
+            "rul_cap": checkpoint["windows"]["rul_cap"],
+        },
+        "scaler": checkpoint["scaler"],
     }
 
 
@@ -418,6 +423,12 @@ def matching_request(checkpoint: dict) -> dict:
         ),
         ({"win_len": 30}, "window length: checkpoint 5, run 30"),
         ({"train_units": [2]}, "training units: checkpoint .*, run \\[2\\]"),
+        ({"windows": {"downsample": 3}}, "downsample: checkpoint 1, run 3"),
+        ({"windows": {"rul_cap": 125.0}}, "RUL cap: checkpoint None, run 125.0"),
+        (
+            {"scaler": {"kind": "per_condition"}},
+            "input scaling: checkpoint global, run per_condition",
+        ),
     ],
 )
 def test_mismatched_checkpoint_names_the_difference(lstm_checkpoint, change, expected):
@@ -618,3 +629,19 @@ def test_select_best_off_keeps_the_last_epoch(synthetic_file, tmp_path):
     kept = rmse(splits.val.labels(), predict(model, splits.val))
     assert kept == pytest.approx(history.val_rmse[-1], rel=1e-5)
     assert load_checkpoint(tmp_path / "l.pt")["best"] is None
+
+
+def test_a_checkpoint_trained_on_other_data_is_refused(
+    lstm_checkpoint, tmp_path_factory, tmp_path
+):
+    # Same units, flights and labels as `synthetic_file`, other sensor values: the
+    # finished checkpoint used to be reused on inputs scaled with other statistics.
+    folder = tmp_path_factory.mktemp("other_seed")
+    other = generate_ncmapss(
+        folder / "N-CMAPSS_synthetic.h5", time_compression=MAX_TIME_COMPRESSION, seed=1
+    )
+    path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
+    config, splits = make_run(other, "lstm", epochs=1, max_train_batches=3)
+
+    with pytest.raises(CheckpointMismatch, match=r"scaler mean of '\w+': checkpoint"):
+        fit_or_load("lstm", splits, config, path, progress=False)

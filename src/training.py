@@ -213,10 +213,11 @@ def fit_or_load(
     """Train `model_name`, resume it, or reuse a finished checkpoint (LOAD_MODEL).
 
     With `config.load_model` and an existing checkpoint: a checkpoint that does not
-    match (architecture, arguments, features, window length, training units) is
-    refused; one with at least `config.epochs` epochs is used without training; a
-    partial one is resumed exactly where it stopped. Otherwise the model is trained
-    from scratch (seeded by `config.seed`), overwriting the checkpoint.
+    match (architecture, arguments, features, window length, downsample, RUL cap,
+    training units, scaler statistics) is refused; one with at least
+    `config.epochs` epochs is used without training; a partial one is resumed
+    exactly where it stopped. Otherwise the model is trained from scratch (seeded
+    by `config.seed`), overwriting the checkpoint.
 
     Args:
         model_name: "cnn" or "lstm".

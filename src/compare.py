@@ -9,6 +9,7 @@ each with the resolved config, the feature list and library versions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from pathlib import Path
@@ -131,24 +132,57 @@ def write_results(
         The directory written.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    document = {**report, **context, "versions": versions()}
-    atomic_write_text(directory / "predictions.csv", frame.to_csv(index=False))
+    predictions = directory / "predictions.csv"
+    atomic_write_text(predictions, frame.to_csv(index=False))
+
+    # metrics.json goes last and names its predictions, so a run stopped between
+    # the two files cannot pass off new predictions as the old metrics' own.
+    document = {
+        **report,
+        **context,
+        "predictions_sha256": _sha256(predictions),
+        "versions": versions(),
+    }
     atomic_write_text(directory / "metrics.json", json.dumps(document, indent=2))
 
     return directory
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def load_results(results_dir: Path) -> dict[str, dict]:
-    """metrics.json of every model under results/<dataset>/, keyed by model name."""
+    """metrics.json of every model under results/<dataset>/, keyed by model name.
+
+    Raises:
+        FileNotFoundError: If there are no results.
+        ValueError: If a predictions.csv is not the one its metrics.json was
+            written with (missing, or from a run stopped between the two files).
+    """
     documents = {}
     for path in sorted(Path(results_dir).glob("*/metrics.json")):
         documents[path.parent.name] = json.loads(path.read_text())
+        _check_predictions(path, documents[path.parent.name])
     if not documents:
         raise FileNotFoundError(
             f"no results under {results_dir}; run the model notebooks first (make run)"
         )
 
     return documents
+
+
+def _check_predictions(metrics_path: Path, document: dict) -> None:
+    expected = document.get("predictions_sha256")
+    if expected is None:  # written before the digest was recorded
+        return
+    predictions = metrics_path.with_name("predictions.csv")
+    if not predictions.is_file() or _sha256(predictions) != expected:
+        raise ValueError(
+            f"{predictions} does not belong to {metrics_path}: it is missing or was "
+            "written by another run (one stopped between the two files?); run "
+            f"the {metrics_path.parent.name} model again"
+        )
 
 
 def comparison_table(

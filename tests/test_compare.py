@@ -118,6 +118,32 @@ def test_interrupted_write_keeps_previous_results(tiny_file, tmp_path, monkeypat
     ]
 
 
+def test_metrics_of_one_run_beside_predictions_of_another_are_refused(
+    tiny_file, tmp_path, monkeypatch
+):
+    _, test = _splits(tiny_file)
+    old = compare.predictions_frame(test, test.labels())
+    new = compare.predictions_frame(test, test.labels() + 5.0)
+    compare.write_results(tmp_path / "m", compare.evaluate(old), old, {})
+    real_replace, replaced = files.os.replace, []
+
+    def interrupt_second_replace(source, target):
+        replaced.append(target)
+        if len(replaced) == 2:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", interrupt_second_replace)
+    with pytest.raises(KeyboardInterrupt):
+        compare.write_results(tmp_path / "m", compare.evaluate(new), new, {})
+    monkeypatch.undo()
+
+    # Ctrl-C between the two files: new predictions.csv, old metrics.json.
+    assert pd.read_csv(tmp_path / "m" / "predictions.csv").y_pred.equals(new.y_pred)
+    with pytest.raises(ValueError, match="m/predictions.csv does not belong to"):
+        compare.load_results(tmp_path)
+
+
 def test_missing_results_say_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="make run"):
         compare.load_results(tmp_path)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import platform
 import random
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from src.files import temporary_beside
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = (
@@ -124,10 +125,7 @@ def save_checkpoint(checkpoint: dict[str, Any], path: str | Path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    os.close(handle)
+    temporary = temporary_beside(path)
 
     # BaseException: a Ctrl-C during the write must not leave the temporary file.
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -142,6 +143,17 @@ def test_metrics_of_one_run_beside_predictions_of_another_are_refused(
     assert pd.read_csv(tmp_path / "m" / "predictions.csv").y_pred.equals(new.y_pred)
     with pytest.raises(ValueError, match="m/predictions.csv does not belong to"):
         compare.load_results(tmp_path)
+
+
+def test_results_get_the_umask_permissions_of_any_new_file(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        files.atomic_write_text(tmp_path / "metrics.json", "{}")
+    finally:
+        os.umask(previous)
+
+    # mkstemp's 0600 made results unreadable to the rest of the team.
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644
 
 
 def test_missing_results_say_what_to_run(tmp_path):

@@ -342,6 +342,19 @@ def test_failing_save_keeps_the_previous_checkpoint_and_no_temporary_file(
     assert os.listdir(tmp_path) == ["model.pt"]
 
 
+def test_checkpoint_gets_the_umask_permissions_of_any_new_file(
+    lstm_checkpoint, tmp_path
+):
+    previous = os.umask(0o022)
+    try:
+        save_checkpoint(load_checkpoint(lstm_checkpoint), tmp_path / "model.pt")
+    finally:
+        os.umask(previous)
+
+    # mkstemp's 0600 made checkpoints unreadable to the rest of the team.
+    assert (tmp_path / "model.pt").stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_corrupt_checkpoint_names_the_file_and_the_remedy(
     lstm_checkpoint, tmp_path, damage

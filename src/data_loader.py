@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from src.files import atomic_write_text
 from src.windows import WindowDataset
 
 SPLITS = ("dev", "test")
@@ -72,7 +73,7 @@ class JsonStats:
     """Save and load any statistics class with `to_dict` / `from_dict` as JSON."""
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def load(cls, path: str | Path):

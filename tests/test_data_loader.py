@@ -11,6 +11,7 @@ import torch
 from conftest import GROUP_NAMES, TINY_UNITS, write_ncmapss
 
 from config import get_config
+from src import files
 from src.data_loader import (
     DataFileError,
     create_training_and_testing_sets,
@@ -235,6 +236,25 @@ def test_scaler_statistics_round_trip_and_reuse(tiny_file, tmp_path):
     assert np.array_equal(reused.mean, fitted.mean)
     with pytest.raises(ValueError, match="already scaled"):
         normalize_data(again, [2])
+
+
+def test_interrupted_scaler_save_keeps_the_previous_file(
+    tiny_file, tmp_path, monkeypatch
+):
+    path = tmp_path / "scaler" / "scaler.json"
+    path.parent.mkdir()
+    normalize_data(load_data(tiny_file), train_units=[2, 5]).save(path)
+    before = path.read_text()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        normalize_data(load_data(tiny_file), train_units=[10]).save(path)
+
+    assert path.read_text() == before
+    assert [name.name for name in path.parent.iterdir()] == ["scaler.json"]
 
 
 def test_split_is_by_unit_and_validation_units_are_checked(tiny_file):

@@ -219,6 +219,8 @@ def generate_ncmapss(
     _check_seed(seed)
     plan = planned_flight_rows(time_compression)
     target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder; expected the path of an .h5 file")
     target.parent.mkdir(parents=True, exist_ok=True)
     # Same folder, so the final rename is atomic; a unique name, so parallel runs
     # never share it.

@@ -274,6 +274,19 @@ def test_bad_seed_is_rejected(tmp_path: Path) -> None:
         generate_ncmapss(tmp_path / "bad.h5", seed=-1)
 
 
+def test_a_folder_as_target_is_refused_before_generating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_generation(*args) -> None:
+        raise AssertionError("generated a whole file for a target it cannot replace")
+
+    monkeypatch.setattr(synthetic, "_write_file", no_generation)
+
+    # Used to fail with IsADirectoryError only at the final rename.
+    with pytest.raises(ValueError, match=f"{tmp_path} is a folder; expected"):
+        generate_ncmapss(tmp_path)
+
+
 def flight_means(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean of every column per (unit, flight)."""
     return frame.groupby(["unit", "cycle"], sort=False).mean()

@@ -6,6 +6,7 @@ plots exist outside the notebooks too.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,16 +14,27 @@ import numpy as np
 import pandas as pd
 
 from src.compare import per_cycle
+from src.files import temporary_beside
 from src.training import History
 
 PROFILE_COLUMNS = ("alt", "Mach", "TRA", "T2")
 
 
 def save_figure(figure: plt.Figure, name: str, folder: Path) -> Path:
-    """Write `figure` as `folder/name.png` (folders created) and return the path."""
+    """Write `figure` as `folder/name.png` (folders created) and return the path.
+
+    Written to a temporary file and renamed, so an interrupted save keeps the old
+    PNG.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    temporary = temporary_beside(path)
+    try:
+        figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
     return path
 

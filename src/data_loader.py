@@ -146,6 +146,11 @@ class DataFileError(ValueError):
     """A data file is missing, unreadable or does not have the expected layout."""
 
 
+# What h5py raises for a damaged file: OSError when opening or reading, KeyError
+# for an object whose header is damaged, RuntimeError for damaged group info.
+H5PY_ERRORS = (OSError, KeyError, RuntimeError)
+
+
 def resolve_feature_groups(features: str | Sequence[str]) -> tuple[str, ...]:
     """Turn a preset name or comma-separated group list into group names.
 
@@ -196,7 +201,7 @@ def load_data(path: str | Path, features: str | Sequence[str] = "default") -> RU
     try:
         with h5py.File(path, "r") as file:
             return _read_file(file, path, groups)
-    except OSError as error:
+    except H5PY_ERRORS as error:
         raise DataFileError(
             f"cannot read HDF5 file {path}: it is truncated or corrupt ({error}). "
             f"Download it again or regenerate it. {OBTAIN_HINT}"
@@ -230,7 +235,13 @@ def _check_unique_units(units: list[UnitRecord], path: Path) -> None:
 
 def _column_names(file: h5py.File, path: Path, group: str) -> list[str]:
     names_key = f"{group}_var"
-    names = [_decode(name) for name in _dataset(file, path, names_key)[()]]
+    try:
+        names = [_decode(name) for name in _dataset(file, path, names_key)[()]]
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            f"{path}: {names_key} holds a name that is not UTF-8 text ({error}); "
+            "expected column names"
+        ) from error
     for split in SPLITS:
         columns = _table(file, path, f"{group}_{split}").shape[1]
         if columns != len(names):
@@ -250,7 +261,7 @@ def _dataset(file: h5py.File, path: Path, key: str) -> h5py.Dataset:
     if key not in file:
         raise DataFileError(
             f"{path}: key {key!r} is missing; an N-CMAPSS file holds "
-            f"{_expected_keys()}, this one holds {sorted(file.keys())}"
+            f"{_expected_keys()}, this one holds {sorted(map(str, file.keys()))}"
         )
     if not isinstance(file[key], h5py.Dataset):
         raise DataFileError(f"{path}: {key} is an HDF5 group, expected a dataset")
@@ -393,6 +404,7 @@ def _check_whole_numbers(
 ) -> None:
     """Raise unless the (rows, k) leading `ID_COLUMNS` of A are finite integers."""
     bad = ~np.isfinite(values) | (values != np.round(values))
+    bad |= np.abs(values) >= 2**31  # ids and cycles are int32
     if bad.any():
         row, column = (int(index) for index in np.argwhere(bad)[0])
         where = (
@@ -612,7 +624,7 @@ def read_unit_frame(
     try:
         with h5py.File(path, "r") as file:
             return _unit_frame(file, path, unit_id, groups)
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # KeyError here is an unknown unit
         raise DataFileError(f"cannot read HDF5 file {path}: {error}") from error
 
 

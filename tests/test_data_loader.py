@@ -469,3 +469,32 @@ def test_an_empty_split_is_named(tmp_path, split):
     assert data.unit_ids(split) == []
     with pytest.raises(ValueError, match=f"f.h5 has no {split} units"):
         split_units(data)
+
+
+def test_a_damaged_object_header_is_reported_as_corrupt(tiny_file, tmp_path):
+    with h5py.File(tiny_file) as file:
+        header = h5py.h5o.get_info(file["W_dev"].id).addr
+    damaged = bytearray(tiny_file.read_bytes())
+    damaged[header : header + 8] = b"\xff" * 8
+    path = tmp_path / "damaged.h5"
+    path.write_bytes(bytes(damaged))
+
+    # h5py raises KeyError for it, which escaped as "bad object header version".
+    with pytest.raises(DataFileError, match="damaged.h5: it is truncated or corrupt"):
+        load_data(path)
+
+
+def test_names_that_are_not_text_and_absurd_unit_ids_are_named(tmp_path):
+    def binary_name(data):
+        data["W_var"][1] = b"\xff\xfe"
+
+    def absurd_unit(data):
+        data["A_test"][:5, 0] = 1e300
+
+    names = write_ncmapss(tmp_path / "names.h5", mutate=binary_name)
+    units = write_ncmapss(tmp_path / "units.h5", mutate=absurd_unit)
+
+    with pytest.raises(DataFileError, match="W_var holds a name that is not UTF-8"):
+        load_data(names)
+    with pytest.raises(DataFileError, match="column 'unit' holds 1e\\+300 \\(row 0"):
+        load_data(units)

@@ -196,8 +196,12 @@ def _validate(config: Config) -> None:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {config.val_fraction}")
-    if config.learning_rate <= 0:
-        raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}")
+    if not 0 < config.learning_rate < float("inf"):
+        raise ValueError(
+            f"learning_rate must be a finite number > 0, got {config.learning_rate}"
+        )
+    if config.seed < 0:
+        raise ValueError(f"seed must be >= 0, got {config.seed}")
     if config.rul_cap < 0:
         raise ValueError(f"rul_cap must be >= 0 (0 = no cap), got {config.rul_cap}")
     if config.max_train_batches < 0 or config.autosave_every < 0:

@@ -164,6 +164,9 @@ def resolve_feature_groups(features: str | Sequence[str]) -> tuple[str, ...]:
         names = preset or tuple(part.strip() for part in features.split(","))
     else:
         names = tuple(features)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"feature group(s) {repeated} named more than once")
     unknown = [name for name in names if name not in GROUPS]
     if unknown or not names:
         raise ValueError(

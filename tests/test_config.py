@@ -54,6 +54,9 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
         ({"DATASET": "cmaps:FD001"}, "unknown dataset 'cmaps:FD001'"),
         ({"WIN_LEN": "0"}, "win_len must be >= 1, got 0"),
         ({"VAL_FRACTION": "1.5"}, "val_fraction must be in"),
+        ({"LEARNING_RATE": "nan"}, "learning_rate must be a finite number > 0"),
+        ({"LEARNING_RATE": "inf"}, "learning_rate must be a finite number > 0"),
+        ({"SEED": "-1"}, "seed must be >= 0, got -1"),
     ],
 )
 def test_bad_values_are_named(environ, message):

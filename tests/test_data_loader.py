@@ -64,6 +64,11 @@ def test_default_features_do_not_warn(tiny_file):
         load_data(tiny_file)
 
 
+def test_repeated_feature_group_is_refused(tiny_file):
+    with pytest.raises(ValueError, match=r"\['W'\] named more than once"):
+        load_data(tiny_file, features="W,X_s,W")
+
+
 def test_unknown_feature_group_is_named(tiny_file):
     with pytest.raises(ValueError, match="X_q"):
         load_data(tiny_file, features="W,X_q")

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,8 +38,8 @@ WINDOW_LENGTH = 10
 N_FEATURES = 32
 WARMUP_STEPS = 5
 MEMORY_PROBE_STEPS = 5
-# Above this 1-min load average on our 2 cores, other work skews the timings.
-BUSY_LOAD_AVERAGE = 1.5
+# Above this share of the CPUs used by other processes, the timings are skewed.
+BUSY_OTHER_CPU_SHARE = 0.05
 MEMORY_PROBES = 3  # fresh processes per variant; RSS peaks vary by tens of MB
 
 
@@ -57,31 +58,58 @@ def main() -> None:
 
 def _run_benchmark(repeats: int) -> None:
     """Times both variants, probes their memory, prints and saves the figures."""
-    load_before = os.getloadavg()[0]
     models, batch = _make_models(), _make_batch()
+    cpu_before = _cpu_seconds()
 
     step_ms = _time_training(models, batch, repeats)
     windows_per_s = _time_inference(models, batch[0], repeats)
     memory_mb = _measure_memory()
 
-    load_after = os.getloadavg()[0]
-
+    other_share = _other_processes_cpu_share(cpu_before, _cpu_seconds())
     results = {
-        "config": _config(repeats, (load_before, load_after)),
+        "config": _config(repeats, other_share),
         "train_step_ms_median": step_ms,
         "inference_windows_per_s": windows_per_s,
         "train_peak_memory_mb": memory_mb,
         "ratio_custom_over_native": _ratios(step_ms, windows_per_s, memory_mb),
     }
     print(_format_table(results))
-    if max(load_before, load_after) > BUSY_LOAD_AVERAGE:
+    if other_share > BUSY_OTHER_CPU_SHARE:
         print(
-            f"\nnote: 1-min load average {load_before:.1f} before, {load_after:.1f} "
-            "after: other processes shared the CPUs, so times and ratio are unreliable"
+            f"\nnote: other processes used {other_share:.0%} of the CPUs during the "
+            "run, so the times and the ratio are unreliable; rerun on a quiet machine"
         )
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {RESULTS_PATH.relative_to(REPO_ROOT)}")
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """Wall clock, busy CPU seconds of the machine, and our own CPU seconds.
+
+    Our own time covers this process and its finished children; the machine's
+    comes from /proc/stat (Linux).
+    """
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split()[1:9]]
+    idle_ticks = ticks[3] + ticks[4]  # idle and iowait
+    own = [
+        resource.getrusage(who)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    ]
+
+    return {
+        "wall": time.perf_counter(),
+        "machine_busy": (sum(ticks) - idle_ticks) / os.sysconf("SC_CLK_TCK"),
+        "own": sum(usage.ru_utime + usage.ru_stime for usage in own),
+    }
+
+
+def _other_processes_cpu_share(before: dict, after: dict) -> float:
+    """Fraction of all CPU time between before and after used by other processes."""
+    delta = {key: after[key] - before[key] for key in before}
+    other_busy = max(0.0, delta["machine_busy"] - delta["own"])
+
+    return other_busy / (delta["wall"] * os.cpu_count())
 
 
 def _make_models() -> dict[str, nn.Sequential]:
@@ -240,7 +268,7 @@ def _profiled_tensor_peak_mb(model: nn.Module, optimizer, batch) -> float:
     return peak_bytes / 2**20
 
 
-def _config(repeats: int, load_averages: tuple[float, float]) -> dict:
+def _config(repeats: int, other_cpu_share: float) -> dict:
     """Everything needed to interpret or repeat the run."""
     return {
         "batch_size": BATCH_SIZE,
@@ -249,7 +277,7 @@ def _config(repeats: int, load_averages: tuple[float, float]) -> dict:
         "repeats": repeats,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
-        "load_average_1min_before_after": list(load_averages),
+        "other_processes_cpu_share": other_cpu_share,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "machine": platform.processor() or platform.machine(),

@@ -3,7 +3,7 @@
 Each layer is a ``torch.autograd.Function`` whose backward pass is derived and coded
 here; torch autograd only chains the Functions together. Convolution runs as im2col:
 a channels-last patch matrix times the flattened kernels, processed in batch chunks
-small enough to stay in cache. Only what the CNN needs is supported; the rest raises.
+small enough to stay in cache. Unsupported options raise ValueError, naming them.
 """
 
 import math
@@ -295,7 +295,7 @@ class Conv2dFunction(torch.autograd.Function):
 
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bias is not None
-        out_nhwc = out.view(x.shape[0], *patch_matrix.out_size, weight.shape[0])
+        out_nhwc = out.view(x.shape[0], *patch_matrix.out_size, weight.shape[0])  # NHWC
 
         return out_nhwc.permute(0, 3, 1, 2)
 
@@ -322,6 +322,7 @@ class Conv2dFunction(torch.autograd.Function):
         """
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        # G as (B*H_out*W_out, C_out); free when grad_output is channels-last.
         grad_rows = grad_output.permute(0, 2, 3, 1).reshape(-1, weight.shape[0])
         patch_matrix = _PatchMatrix(x, tuple(weight.shape[2:]), ctx.stride, ctx.padding)
         grad_x = grad_weight = grad_bias = None

@@ -135,6 +135,10 @@ class RULDemo:
         if model is not None:
             self.model.value = model
         if unit is not None:
+            if unit not in self.data.unit_ids():
+                raise ValueError(
+                    f"unknown unit {unit}; available: {self.data.unit_ids()}"
+                )
             self.unit.value = unit
         if cycle is not None:
             self.cycle.value = cycle

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 from config import ROOT
@@ -23,14 +24,17 @@ CELL_TIMEOUT_SECONDS = 3600
 
 
 def execute_notebook(
-    name: str, reports_dir: Path, timeout=CELL_TIMEOUT_SECONDS
+    name: str, reports_dir: Path, timeout=CELL_TIMEOUT_SECONDS, on_cell=None
 ) -> Path:
     """Run `<name>.ipynb` from the repository root; write the executed copy and HTML.
+
+    The executed copy is written even when a cell fails, to show where it stopped.
 
     Args:
         name: Notebook name without extension.
         reports_dir: Folder for `<name>.ipynb` (executed) and `<name>.html`.
         timeout: Seconds any one cell may take.
+        on_cell: Optional callable(cell_index, cell_count) after each code cell.
 
     Returns:
         Path of the executed notebook.
@@ -39,32 +43,60 @@ def execute_notebook(
         nbclient.exceptions.CellExecutionError: A cell raised; the message shows it.
     """
     notebook = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
+    count = len(notebook.cells)
+
+    def hook(cell, cell_index, execute_reply) -> None:
+        if on_cell is not None:
+            on_cell(cell_index, count)
+
     client = NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(ROOT)}},
+        on_cell_executed=hook,
     )
-    client.execute()
     reports_dir.mkdir(parents=True, exist_ok=True)
     executed = reports_dir / f"{name}.ipynb"
-    atomic_write_text(executed, nbformat.writes(notebook))
+    try:
+        client.execute()
+    finally:
+        atomic_write_text(executed, nbformat.writes(notebook))
     html, _ = HTMLExporter().from_notebook_node(notebook)
     atomic_write_text(reports_dir / f"{name}.html", html)
 
     return executed
 
 
-def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -> None:
-    """Execute `names` in order with one progress line per notebook."""
+def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -> bool:
+    """Execute `names` in order, with progress lines; stop at the first failure.
+
+    Returns:
+        True if every notebook ran; False after printing which cell failed and why.
+    """
     reports_dir = reports_dir or ROOT / "reports"
     for number, name in enumerate(names, start=1):
-        print(f"[{number}/{len(names)}] {name}.ipynb ...", flush=True)
+        tag = f"[{number}/{len(names)}] {name}.ipynb"
+        print(f"{tag} ...", flush=True)
         started = time.perf_counter()
-        executed = execute_notebook(name, reports_dir)
+
+        def progress(index: int, count: int, tag=tag, started=started) -> None:
+            elapsed = time.perf_counter() - started
+            print(
+                f"{tag}   cell {index + 1}/{count} done ({elapsed:.0f} s)", flush=True
+            )
+
+        try:
+            executed = execute_notebook(name, reports_dir, on_cell=progress)
+        except CellExecutionError as error:
+            print(f"{tag} FAILED: {error.ename}: {error.evalue}", flush=True)
+            print(
+                f"{tag} executed copy up to the failing cell: "
+                f"{reports_dir / (name + '.ipynb')}",
+                flush=True,
+            )
+            return False
         seconds = time.perf_counter() - started
-        print(
-            f"[{number}/{len(names)}] {name}.ipynb done in {seconds:.0f} s -> "
-            f"{executed} (+ .html)",
-            flush=True,
-        )
+        print(f"{tag} done in {seconds:.0f} s -> {executed} (+ .html)", flush=True)
+
+    return True

@@ -59,8 +59,9 @@ def distributions_by_class(sample: pd.DataFrame, columns: list[str]) -> plt.Figu
     figure, axes = plt.subplots(
         2, int(np.ceil(len(columns) / 2)), figsize=(15, 5.5), layout="constrained"
     )
+    classes = sample["flight_class"].fillna("all")
     for axis, column in zip(axes.flat, columns, strict=False):
-        for flight_class, group in sample.groupby("flight_class"):
+        for flight_class, group in sample.groupby(classes):
             axis.hist(
                 group[column],
                 bins=40,
@@ -150,9 +151,15 @@ def learning_curves(history: History, title: str) -> plt.Figure:
     return figure
 
 
-def predictions_per_unit(frame: pd.DataFrame, title: str) -> plt.Figure:
-    """Predicted and true RUL over each test unit's life (window and cycle means)."""
-    units = list(dict.fromkeys(frame["unit"]))
+def predictions_per_unit(frame: pd.DataFrame, title: str, most: int = 6) -> plt.Figure:
+    """Predicted and true RUL over each test unit's life (window and cycle means).
+
+    Shows at most `most` units; with one window per unit (the C-MAPSS test
+    protocol) it plots each unit's last-window prediction against its true RUL.
+    """
+    if frame.groupby("unit").size().max() == 1:
+        return _last_windows(frame, title)
+    units = list(dict.fromkeys(frame["unit"]))[:most]
     figure, axes = plt.subplots(
         1,
         len(units),
@@ -178,6 +185,24 @@ def predictions_per_unit(frame: pd.DataFrame, title: str) -> plt.Figure:
         axis.set(title=f"unit {unit}", xlabel="flight cycle", ylabel="RUL [cycles]")
     axes[0][0].legend(fontsize=8)
     figure.suptitle(title)
+
+    return figure
+
+
+def _last_windows(frame: pd.DataFrame, title: str) -> plt.Figure:
+    ordered = frame.sort_values("y_true").reset_index(drop=True)
+    figure, axis = plt.subplots(figsize=(10, 3.6), layout="constrained")
+    axis.plot(ordered.index, ordered.y_true, "k-", label="true RUL")
+    axis.plot(
+        ordered.index,
+        ordered.y_pred,
+        "o",
+        ms=3,
+        color="tab:red",
+        label="predicted (last window)",
+    )
+    axis.set(xlabel="test unit, sorted by true RUL", ylabel="RUL [cycles]", title=title)
+    axis.legend()
 
     return figure
 

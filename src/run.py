@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 
 import pandas as pd
 
 from config import get_config
 from src.data_loader import create_training_and_testing_sets
+from src.experiment import configured_tag
 from src.notebooks import NOTEBOOKS, run_all
 from src.sources import load_configured_data
 from src.summary import scaler_table, units_table
@@ -28,13 +30,18 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for chatty in ("traitlets", "nbclient", "nbconvert"):  # kernel start, alt text
         logging.getLogger(chatty).setLevel(logging.ERROR)
-    config = get_config()
+    try:
+        config = get_config()
+    except ValueError as error:
+        sys.exit(f"configuration error: {error}")
     if arguments.summary:
         print_summary(config)
         return
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
-    run_all(arguments.notebooks, config.path("reports_dir"))
+    reports = config.path("reports_dir") / configured_tag(config)
+    if not run_all(arguments.notebooks, reports):
+        sys.exit(1)
     print(
         f"all notebooks done in {time.perf_counter() - started:.0f} s; "
         f"results in {config.path('results_dir')}, reports in "

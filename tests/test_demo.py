@@ -115,3 +115,8 @@ def test_returning_to_a_unit_redraws_the_same_picture(demo):
     demo.select(unit=11, cycle=2, position=1, model="CNN")
 
     assert bytes(demo.image.value) == first
+
+
+def test_unknown_unit_lists_the_available_ones(demo):
+    with pytest.raises(ValueError, match=r"unknown unit 99; available: \[2, 5, 10"):
+        demo.select(unit=99)

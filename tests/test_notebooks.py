@@ -107,3 +107,23 @@ def test_notebooks_write_results_and_figures(executed):
     for name in ("data_windows", "cnn_predictions", "lstm_learning_curves"):
         assert (figures / f"{name}.png").is_file()
     assert (folder / "models" / "N-CMAPSS_smoke" / "cnn.pt").is_file()
+
+
+def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
+    from src import notebooks
+
+    failing = nbformat.v4.new_notebook()
+    failing.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('no data file here')"),
+    ]
+    nbformat.write(failing, tmp_path / "broken.ipynb")
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+
+    finished = notebooks.run_all(["broken"], tmp_path / "reports")
+
+    printed = capsys.readouterr().out
+    assert finished is False
+    assert "[1/1] broken.ipynb   cell 1/2 done" in printed
+    assert "[1/1] broken.ipynb FAILED: ValueError: no data file here" in printed
+    assert (tmp_path / "reports" / "broken.ipynb").is_file()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from src.files import temporary_beside
+from src.files import atomic_path
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = (
@@ -125,16 +125,9 @@ def save_checkpoint(checkpoint: dict[str, Any], path: str | Path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_beside(path)
-
-    # BaseException: a Ctrl-C during the write must not leave the temporary file.
-    try:
+    with atomic_path(path) as temporary:
         torch.save(checkpoint, temporary)
         _flush_to_disk(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _flush_to_disk(path: str) -> None:

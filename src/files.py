@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -19,12 +21,23 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
     return temporary
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, whole."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed over it when the block succeeds.
+
+    On any exception, Ctrl-C included, the temporary file is removed and the
+    previous file at `path` stays as it was.
+    """
     temporary = temporary_beside(path)
     try:
-        temporary.write_text(text, encoding="utf-8")
+        yield temporary
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so a reader sees the old file or the new one, whole."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")

@@ -6,7 +6,6 @@ plots exist outside the notebooks too.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from src.compare import per_cycle
-from src.files import temporary_beside
+from src.files import atomic_path
 from src.training import History
 
 PROFILE_COLUMNS = ("alt", "Mach", "TRA", "T2")
@@ -28,13 +27,8 @@ def save_figure(figure: plt.Figure, name: str, folder: Path) -> Path:
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    temporary = temporary_beside(path)
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
     return path
 

@@ -10,7 +10,6 @@ import argparse
 import math
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 from tqdm import tqdm
+
+from src.files import atomic_path
 
 W_NAMES = ("alt", "Mach", "TRA", "T2")
 XS_NAMES = (
@@ -222,16 +223,8 @@ def generate_ncmapss(
     if target.is_dir():
         raise ValueError(f"{target} is a folder; expected the path of an .h5 file")
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder, so the final rename is atomic; a unique name, so parallel runs
-    # never share it.
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-
-    try:
+    with atomic_path(target) as temporary:
         _write_file(temporary, plan, seed, progress)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
     return target
 
@@ -274,7 +267,8 @@ def _write_file(
     """Create the 17 datasets with their final shape, then fill them unit by unit."""
     total_rows = sum(int(rows.sum()) for rows in plan.values())
     bar = tqdm(total=total_rows, unit="row", unit_scale=True, disable=not progress)
-    with h5py.File(path, "x") as file, bar:
+    # "w": the path is a fresh, uniquely named temporary file made for this write.
+    with h5py.File(path, "w") as file, bar:
         for group, names in (*_GROUP_NAMES.items(), ("A", A_NAMES)):
             file.create_dataset(f"{group}_var", data=np.array(names, dtype="S"))
 

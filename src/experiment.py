@@ -48,20 +48,17 @@ class ModelRun:
     results_dir: Path
 
 
-def dataset_tag(config: Config, data: RULData) -> str:
-    """Folder name of the dataset actually read (the generated file has its own)."""
+def dataset_tag(config: Config, data: RULData | None = None) -> str:
+    """Folder name of the dataset: `cmapss_FD001`, or the stem of the file read.
+
+    Without `data`, the file is resolved as loading would (the generated stand-in
+    has its own name), without reading it.
+    """
     if config.dataset.startswith("cmapss:"):
         return config.dataset_tag()
+    source = Path(data.source) if data is not None else data_file(config)
 
-    return Path(data.source).stem
-
-
-def configured_tag(config: Config) -> str:
-    """Folder name of the configured dataset, without loading it."""
-    if config.dataset.startswith("cmapss:"):
-        return config.dataset_tag()
-
-    return data_file(config).stem
+    return source.stem
 
 
 def figures_dir(config: Config, tag: str) -> Path:

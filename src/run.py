@@ -16,7 +16,7 @@ import pandas as pd
 
 from config import get_config
 from src.data_loader import create_training_and_testing_sets
-from src.experiment import configured_tag
+from src.experiment import dataset_tag
 from src.notebooks import NOTEBOOKS, run_all
 from src.sources import load_configured_data
 from src.summary import scaler_table, units_table
@@ -39,7 +39,7 @@ def main() -> None:
         return
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
-    reports = config.path("reports_dir") / configured_tag(config)
+    reports = config.path("reports_dir") / dataset_tag(config)
     if not run_all(arguments.notebooks, reports):
         sys.exit(1)
     print(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
-from src.data_loader import RULData, read_unit_frame
+from src.data_loader import SPLITS, RULData, read_unit_frame
 from src.summary import units_table
 
 
@@ -22,16 +23,24 @@ def units_overview(data: RULData) -> pd.DataFrame:
         int(record.cycle[-1] + record.rul[-1]) for record in data.units
     ]
     if Path(data.source).suffix == ".h5":
-        table["onset_cycle"] = [_onset_cycle(data.source, unit) for unit in table.index]
+        onsets = onset_cycles(data.source)
+        table["onset_cycle"] = [onsets.get(unit) for unit in table.index]
 
     return table
 
 
-def _onset_cycle(path: str, unit: int) -> int | None:
-    frame = read_unit_frame(path, unit, groups=("A",))
-    degraded = frame.loc[frame["hs"] == 0, "cycle"]
+def onset_cycles(path: str) -> dict[int, int]:
+    """First cycle with health state hs = 0 of each unit, from one pass over A."""
+    onsets = {}
+    with h5py.File(path, "r") as file:
+        for split in SPLITS:
+            auxiliary = file[f"A_{split}"]
+            columns = {"unit": auxiliary[:, 0], "cycle": auxiliary[:, 1]}
+            frame = pd.DataFrame({**columns, "hs": auxiliary[:, 3]})
+            degraded = frame[frame["hs"] == 0].groupby("unit")["cycle"].min()
+            onsets.update({int(u): int(c) for u, c in degraded.items()})
 
-    return int(degraded.min()) if len(degraded) else None
+    return onsets
 
 
 def per_flight_means(path: str, unit: int, columns: list[str]) -> pd.DataFrame:

@@ -219,7 +219,11 @@ def _window_values(
 ) -> np.ndarray:
     """One value per window: each unit's array at the window's last row."""
     rows = dataset._ends if downsampled else dataset.window_row
-    position = np.repeat(np.arange(len(per_unit)), dataset._counts)
-    values = [per_unit[p][rows[position == p]] for p in range(len(per_unit))]
+    # Windows are stored unit after unit, so each unit's rows are one slice.
+    bounds = zip(dataset._first, dataset._counts, strict=True)
+    values = [
+        unit_values[rows[first : first + count]]
+        for unit_values, (first, count) in zip(per_unit, bounds, strict=True)
+    ]
 
     return np.concatenate(values) if values else np.empty(0)

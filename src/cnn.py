@@ -40,7 +40,10 @@ def load_model(
         CheckpointError: If the file is truncated, corrupt or not a checkpoint.
     """
     if checkpoint_path is None:
-        checkpoint_path = get_config().checkpoint_file("cnn")
+        from src.experiment import dataset_tag  # the file actually read, if generated
+
+        config = get_config()
+        checkpoint_path = config.checkpoint_file("cnn", dataset_tag(config))
 
     return load_for_inference(checkpoint_path, device=device)
 

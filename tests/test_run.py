@@ -42,3 +42,17 @@ def test_absent_default_file_is_generated_once_and_said(tmp_path, monkeypatch, c
     assert first == second == tmp_path / sources.GENERATED_FILENAME
     assert first.is_file()
     assert "generating" in caplog.text and "using the generated" in caplog.text
+
+
+def test_load_model_default_path_follows_the_file_actually_read(
+    tiny_file, tmp_path, monkeypatch
+):
+    from src import cnn
+
+    monkeypatch.setenv("FILENAME", str(tiny_file))
+    monkeypatch.setenv("CHECKPOINT_PATH", str(tmp_path / "{dataset}" / "{model}.pt"))
+    monkeypatch.setattr(cnn, "load_for_inference", lambda path, device: path)
+
+    path = cnn.load_model()
+
+    assert path == tmp_path / tiny_file.stem / "cnn.pt"

@@ -16,6 +16,8 @@ from typing import Any, get_type_hints
 
 ROOT = Path(__file__).resolve().parent
 
+CNN_ARCHITECTURES = ("original", "temporal")  # src/cnn_net.py builds them
+
 # Settings each profile changes; anything set in the environment wins over them.
 PROFILES: dict[str, dict[str, Any]] = {
     # The default: a CPU run over the generated file in minutes.
@@ -74,6 +76,9 @@ class Config:
     # selection on validation units only); False keeps the last epoch's.
     select_best: bool = True
     device: str = "auto"  # auto picks cuda, then mps, then cpu
+    # CNN design: "original" (3x3 kernels, global average pooling) or "temporal"
+    # (kernels along time only, flatten, dense head; see src/cnn_net.py).
+    cnn_arch: str = "original"
     # LSTM.
     lstm_hidden_size: int = 64
     lstm_layers: int = 2
@@ -204,6 +209,10 @@ def _validate(config: Config) -> None:
         raise ValueError(f"seed must be >= 0, got {config.seed}")
     if config.rul_cap < 0:
         raise ValueError(f"rul_cap must be >= 0 (0 = no cap), got {config.rul_cap}")
+    if config.cnn_arch not in CNN_ARCHITECTURES:
+        raise ValueError(
+            f"cnn_arch must be one of {CNN_ARCHITECTURES}, got {config.cnn_arch!r}"
+        )
     if config.max_train_batches < 0 or config.autosave_every < 0:
         raise ValueError("max_train_batches and autosave_every must be >= 0")
 

@@ -1,11 +1,15 @@
-"""The RUL convolutional network, from our hand-written layers or torch's own.
+"""The RUL convolutional networks, from our hand-written layers or torch's own.
 
-Both variants share structure and module indexes, so a state_dict trained on one loads
-into the other. Training and checkpoint helpers live in src/cnn.py.
+Two designs: "original" (square kernels, global average pooling; the project's first
+design) and "temporal" (kernels along time only, so each sensor keeps its own column
+up to a dense head; the shape of Li et al. 2018's C-MAPSS CNN). The custom and native
+variants of a design share structure and module indexes, so a state_dict trained on
+one loads into the other. Training and checkpoint helpers live in src/cnn.py.
 """
 
 import torch.nn as nn
 
+from config import CNN_ARCHITECTURES as ARCHITECTURES
 from src.layers import (
     CustomAdaptiveAvgPool2d,
     CustomConv2d,
@@ -17,27 +21,60 @@ from src.layers import (
 CONV_CHANNELS = 64
 DENSE_UNITS = 64
 NEGATIVE_SLOPE = 0.01
+# The temporal design (Li et al. 2018 used 10 filters of length 10, dropout 0.5 and
+# 100 dense units). An odd length lets symmetric zero padding keep the window length.
+TEMPORAL_CHANNELS = 10
+TEMPORAL_KERNEL_LENGTH = 9
+TEMPORAL_CONV_LAYERS = 4
+TEMPORAL_DENSE_UNITS = 100
+TEMPORAL_DROPOUT = 0.5
 
 
-def build_cnn(native: bool = False) -> nn.Sequential:
-    """Builds the CNN that maps a window of sensor readings to one RUL value.
+def build_cnn(
+    native: bool = False,
+    arch: str = "original",
+    window_length: int | None = None,
+    n_features: int | None = None,
+) -> nn.Sequential:
+    """Builds a CNN that maps a window of sensor readings to one RUL value.
 
-    Three blocks of 3x3 convolution (padding 1) + BatchNorm2d + LeakyReLU, global
-    average pooling, then Dense 64->64, LeakyReLU, Dense 64->1. Any window length and
-    feature count work, since padding keeps the size and pooling removes it.
+    "original": three blocks of 3x3 convolution (padding 1) + BatchNorm2d +
+    LeakyReLU, global average pooling, then Dense 64->64, LeakyReLU, Dense 64->1.
+    Any window length and feature count work, since pooling removes them.
+
+    "temporal": four blocks of 9x1 convolution (10 filters, padding 4 along time) +
+    LeakyReLU, a 3x1 convolution to one channel + LeakyReLU, flatten, dropout 0.5,
+    Dense (window_length * n_features)->100, LeakyReLU, Dense 100->1. Kernels never
+    mix sensors, so the dense head sees which sensor moved; the input size is fixed.
 
     Args:
         native: Use torch's nn.Conv2d, nn.Linear, nn.LeakyReLU, nn.AdaptiveAvgPool2d
-            and nn.Flatten instead of our Custom* layers. BatchNorm2d is torch's in
-            both variants.
+            and nn.Flatten instead of our Custom* layers. BatchNorm2d and Dropout are
+            torch's in both variants.
+        arch: "original" or "temporal".
+        window_length: Rows per window; required by "temporal", unused otherwise.
+        n_features: Columns per window; required by "temporal", unused otherwise.
 
     Returns:
-        The network; indexes 0, 3, 6 are the convolutions, 11 and 13 the dense layers.
+        The network. "original": indexes 0, 3, 6 are the convolutions, 11 and 13
+        the dense layers. "temporal": 0, 2, 4, 6, 8 convolutions, 12 and 14 dense.
 
     Shapes:
         input: (B, 1, window_length, n_features); output: (B, 1)
+
+    Raises:
+        ValueError: For an unknown `arch`, or "temporal" without both sizes >= 1.
     """
-    conv, dense, leaky_relu, pool, flatten = _layer_types(native)
+    if arch == "original":
+        return _original(*_layer_types(native))
+    if arch == "temporal":
+        _check_sizes(window_length, n_features)
+        return _temporal(*_layer_types(native), window_length, n_features)
+
+    raise ValueError(f"unknown CNN arch {arch!r}; expected one of {ARCHITECTURES}")
+
+
+def _original(conv, dense, leaky_relu, pool, flatten) -> nn.Sequential:
     blocks = []
     for in_channels in (1, CONV_CHANNELS, CONV_CHANNELS):
         blocks += [
@@ -54,6 +91,42 @@ def build_cnn(native: bool = False) -> nn.Sequential:
     ]
 
     return nn.Sequential(*blocks, *head)
+
+
+def _temporal(
+    conv, dense, leaky_relu, pool, flatten, window_length: int, n_features: int
+) -> nn.Sequential:
+    kernel = (TEMPORAL_KERNEL_LENGTH, 1)
+    padding = (TEMPORAL_KERNEL_LENGTH // 2, 0)
+    blocks = []
+    in_channels = 1
+    for _ in range(TEMPORAL_CONV_LAYERS):
+        blocks += [
+            conv(in_channels, TEMPORAL_CHANNELS, kernel_size=kernel, padding=padding),
+            leaky_relu(NEGATIVE_SLOPE),
+        ]
+        in_channels = TEMPORAL_CHANNELS
+    blocks += [
+        conv(TEMPORAL_CHANNELS, 1, kernel_size=(3, 1), padding=(1, 0)),
+        leaky_relu(NEGATIVE_SLOPE),
+    ]
+    head = [
+        flatten(),  # (B, 1, L, m) -> (B, L * m)
+        nn.Dropout(TEMPORAL_DROPOUT),
+        dense(window_length * n_features, TEMPORAL_DENSE_UNITS),
+        leaky_relu(NEGATIVE_SLOPE),
+        dense(TEMPORAL_DENSE_UNITS, 1),
+    ]
+
+    return nn.Sequential(*blocks, *head)
+
+
+def _check_sizes(window_length: int | None, n_features: int | None) -> None:
+    for name, value in (("window_length", window_length), ("n_features", n_features)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f'arch "temporal" needs {name} as an int >= 1, got {value!r}'
+            )
 
 
 def _layer_types(native: bool) -> tuple[type[nn.Module], ...]:

@@ -179,6 +179,19 @@ def label_statistics(splits) -> dict[str, float]:
     return {"label_mean": float(labels.mean()), "label_std": float(labels.std() or 1.0)}
 
 
+def cnn_design_args(splits, config) -> dict[str, Any]:
+    """`build_cnn` arguments of the configured design (custom layers)."""
+    if config.cnn_arch == "original":
+        return {"native": False, "arch": "original"}
+
+    return {
+        "native": False,
+        "arch": config.cnn_arch,
+        "window_length": splits.train.win_len,
+        "n_features": splits.train.n_features,
+    }
+
+
 def default_model_args(model_name: str, splits, config) -> dict[str, Any]:
     """Constructor arguments of `model_name` for these splits and this config.
 
@@ -186,7 +199,7 @@ def default_model_args(model_name: str, splits, config) -> dict[str, Any]:
     statistics.
     """
     if model_name == "cnn":
-        return {"native": False, **label_statistics(splits)}
+        return {**cnn_design_args(splits, config), **label_statistics(splits)}
     if model_name == "lstm":
         return {
             "n_features": splits.train.n_features,

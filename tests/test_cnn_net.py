@@ -136,3 +136,101 @@ def test_custom_net_rejects_wrong_channel_count():
 
     with pytest.raises(ValueError, match="3 channels, expected 1"):
         model(torch.randn(2, 3, 10, 32))
+
+
+# The temporal design: kernels along time only, flatten, dropout, dense head.
+TEMPORAL_CUSTOM_TYPES = [CustomConv2d, CustomLeakyReLU] * 5 + [
+    CustomFlatten,
+    nn.Dropout,
+    CustomDense,
+    CustomLeakyReLU,
+    CustomDense,
+]
+
+
+def _temporal_pair(window_length: int, n_features: int):
+    torch.manual_seed(0)
+    sizes = {"window_length": window_length, "n_features": n_features}
+    custom = build_cnn(arch="temporal", **sizes)
+    native = build_cnn(native=True, arch="temporal", **sizes)
+    native.load_state_dict(custom.state_dict())
+
+    return custom, native
+
+
+def test_temporal_structure_keeps_each_sensor_apart_until_the_dense_head():
+    model = build_cnn(arch="temporal", window_length=30, n_features=14)
+
+    assert [type(module) for module in model] == TEMPORAL_CUSTOM_TYPES
+    assert [model[i].kernel_size for i in (0, 2, 4, 6, 8)] == [(9, 1)] * 4 + [(3, 1)]
+    assert [model[i].out_channels for i in (0, 2, 4, 6, 8)] == [10, 10, 10, 10, 1]
+    assert (model[12].in_features, model[12].out_features) == (30 * 14, 100)
+    assert model[14].out_features == 1
+
+
+def test_temporal_output_depends_on_a_sensor_only_through_its_own_column():
+    model = build_cnn(arch="temporal", window_length=30, n_features=14).eval()
+    convolutions = model[:10]
+    x = torch.randn(2, 1, 30, 14)
+    changed = x.clone()
+    changed[..., 5] += 1.0
+
+    difference = (convolutions(changed) - convolutions(x)).abs().sum(dim=(0, 1, 2))
+
+    assert difference[5] > 0
+    assert torch.count_nonzero(difference) == 1
+
+
+@pytest.mark.parametrize(("window_length", "n_features"), [(10, 32), (30, 14), (1, 1)])
+def test_temporal_custom_and_native_agree_in_output_and_gradients(
+    window_length, n_features
+):
+    custom, native = _temporal_pair(window_length, n_features)
+    x, target = torch.randn(16, 1, window_length, n_features), torch.randn(16, 1)
+
+    for model in (custom, native):
+        model.eval()  # dropout off, so both see the same activations
+        nn.functional.mse_loss(model(x), target).backward()
+
+    torch.testing.assert_close(custom(x), native(x), rtol=1e-4, atol=1e-5)
+    for (name, p_custom), p_native in zip(
+        custom.named_parameters(), native.parameters(), strict=True
+    ):
+        scale = p_native.grad.abs().max().item()
+        torch.testing.assert_close(
+            p_custom.grad, p_native.grad, rtol=1e-3, atol=1e-4 * scale, msg=name
+        )
+
+
+def test_temporal_graph_has_only_our_backward_nodes_and_dropout():
+    model = build_cnn(arch="temporal", window_length=10, n_features=32).train()
+
+    y = model(torch.randn(4, 1, 10, 32))
+    node_names = _backward_node_names(y.grad_fn)
+
+    assert node_names - {"AccumulateGrad", "MulBackward0"} == OUR_BACKWARD_NODES - {
+        "AdaptiveAvgPool2dFunctionBackward"
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"arch": "resnet"}, "unknown CNN arch 'resnet'"),
+        ({"arch": "temporal"}, "needs window_length as an int >= 1, got None"),
+        (
+            {"arch": "temporal", "window_length": 30, "n_features": 0},
+            "needs n_features as an int >= 1, got 0",
+        ),
+    ],
+)
+def test_bad_design_arguments_are_named(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        build_cnn(**arguments)
+
+
+def test_temporal_net_refuses_a_window_of_another_size():
+    model = build_cnn(arch="temporal", window_length=30, n_features=14)
+
+    with pytest.raises(ValueError, match="420"):
+        model(torch.randn(2, 1, 20, 14))

@@ -57,6 +57,7 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
         ({"LEARNING_RATE": "nan"}, "learning_rate must be a finite number > 0"),
         ({"LEARNING_RATE": "inf"}, "learning_rate must be a finite number > 0"),
         ({"SEED": "-1"}, "seed must be >= 0, got -1"),
+        ({"CNN_ARCH": "resnet"}, "cnn_arch must be one of .* got 'resnet'"),
     ],
 )
 def test_bad_values_are_named(environ, message):

@@ -6,6 +6,7 @@ five rows over the 14 X_s sensors keep every CNN run to a few seconds on two cor
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -303,6 +304,27 @@ def test_cnn_resume_after_epoch_end_save_equals_uninterrupted_run(
     assert (saved["epoch"], saved["batch"]) == (1, 0)
 
 
+def test_temporal_cnn_resume_with_dropout_equals_uninterrupted_run(
+    synthetic_file, tmp_path
+):
+    # The temporal design draws dropout masks from torch's global RNG: the
+    # checkpoint's RNG states must bring the resumed run onto the same masks.
+    settings = {"max_train_batches": 5, "autosave_every": 2, "batch_size": 16}
+
+    saved = check_resume_is_exact(
+        synthetic_file, tmp_path, "cnn", 8, cnn_arch="temporal", **settings
+    )
+
+    assert saved["model_args"]["arch"] == "temporal"
+    assert (
+        saved["model_args"]["window_length"],
+        saved["model_args"]["n_features"],
+    ) == (
+        5,
+        14,
+    )
+
+
 # Checkpoint files -----------------------------------------------------------------
 
 
@@ -558,6 +580,25 @@ def test_load_model_rebuilds_the_checkpoint_for_inference(lstm_checkpoint):
     saved = load_checkpoint(lstm_checkpoint)["model_state"]
     for name, value in loaded.model.state_dict().items():
         assert torch.equal(value, saved[name]), name
+
+
+def test_temporal_cnn_checkpoint_loads_for_inference_and_refuses_the_other_design(
+    synthetic_file, tmp_path
+):
+    path = tmp_path / "cnn.pt"
+    config, splits = make_run(
+        synthetic_file, "cnn", cnn_arch="temporal", epochs=1, max_train_batches=3
+    )
+    model, _ = fit_or_load("cnn", splits, config, path, progress=False)
+
+    loaded = load_model(path, device="cpu")
+    original = dataclasses.replace(config, cnn_arch="original")
+
+    np.testing.assert_array_equal(
+        predict(loaded.model, splits.val), predict(model, splits.val)
+    )
+    with pytest.raises(CheckpointMismatch, match="arch"):
+        fit_or_load("cnn", splits, original, path, progress=False)
 
 
 def test_evaluate_test_loss_matches_metrics_computed_by_hand(synthetic_file):

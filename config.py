@@ -68,6 +68,10 @@ class Config:
     # Training.
     epochs: int = 10
     learning_rate: float = 1e-4
+    # From this epoch (1-based) on, train at learning_rate * lr_drop_factor; 0 keeps
+    # the rate constant. A step schedule like Li et al. 2018's (1e-3, then 1e-4).
+    lr_drop_epoch: int = 0
+    lr_drop_factor: float = 0.1
     batch_size: int = 256
     max_train_batches: int = 0  # per epoch; 0 means every batch
     autosave_every: int = 500  # batches between checkpoints
@@ -204,6 +208,14 @@ def _validate(config: Config) -> None:
     if not 0 < config.learning_rate < float("inf"):
         raise ValueError(
             f"learning_rate must be a finite number > 0, got {config.learning_rate}"
+        )
+    if config.lr_drop_epoch < 0:
+        raise ValueError(
+            f"lr_drop_epoch must be >= 0 (0 = never), got {config.lr_drop_epoch}"
+        )
+    if not 0 < config.lr_drop_factor <= 1:
+        raise ValueError(
+            f"lr_drop_factor must be in (0, 1], got {config.lr_drop_factor}"
         )
     if config.seed < 0:
         raise ValueError(f"seed must be >= 0, got {config.seed}")

@@ -461,6 +461,7 @@ class _Trainer:
     def _train_epoch(self, epoch: int) -> None:
         total = self._batches_per_epoch()
         batches = self._batches(epoch)
+        self._set_learning_rate(epoch)
         self.model.train()
         self.clock = time.perf_counter()
         with tqdm(
@@ -480,6 +481,11 @@ class _Trainer:
                 bar.update()
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
                 self._after_batch(done, total)
+
+    def _set_learning_rate(self, epoch: int) -> None:
+        # A function of the epoch alone, so a resumed run gets the same rate.
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate_at(self.config, epoch)
 
     def _batches_per_epoch(self) -> int:
         available = math.ceil(len(self.splits.train) / self.config.batch_size)
@@ -507,9 +513,10 @@ class _Trainer:
         loss_value = loss.item()
         # Checked before the update, so the weights in memory stay finite too.
         if not math.isfinite(loss_value):
+            rate = learning_rate_at(self.config, epoch)
             raise FloatingPointError(
                 f"training diverged: loss {loss_value} at epoch {epoch + 1}, batch "
-                f"{batch}; lower LEARNING_RATE (now {self.config.learning_rate})"
+                f"{batch}; lower LEARNING_RATE (now {rate})"
             )
 
         self.optimizer.zero_grad(set_to_none=True)
@@ -593,6 +600,13 @@ class _Trainer:
         )
         checkpoint["best"] = self.best
         save_checkpoint(checkpoint, self.checkpoint_path)
+
+
+def learning_rate_at(config, epoch: int) -> float:
+    """Learning rate of 0-based `epoch` under the configured step drop."""
+    dropped = config.lr_drop_epoch and epoch + 1 >= config.lr_drop_epoch
+
+    return config.learning_rate * (config.lr_drop_factor if dropped else 1.0)
 
 
 def _as_vector(output: torch.Tensor, batch_size: int) -> torch.Tensor:

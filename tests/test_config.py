@@ -16,7 +16,18 @@ def test_original_design_values_and_names():
     assert (resolved.batch_size, resolved.win_len) == (256, 10)
     assert (resolved.autosave_every, resolved.load_model) == (500, True)
     assert resolved.filename == "datasets/N-CMAPSS_DS02-006.h5"
+    assert resolved.cnn_arch == "original"
     assert get_config().batch_size == config.BATCH_SIZE
+
+
+def test_quick_profile_and_cmapss_use_the_temporal_cnn_unless_overridden():
+    quick = get_config(environ={})
+    full_cmapss = get_config(environ={"PROFILE": "full", "DATASET": "cmapss:FD003"})
+    chosen = get_config(environ={"CNN_ARCH": "original"})
+
+    assert (quick.profile, quick.cnn_arch) == ("quick", "temporal")
+    assert full_cmapss.cnn_arch == "temporal"
+    assert chosen.cnn_arch == "original"
 
 
 def test_environment_overrides_profile_and_defaults():

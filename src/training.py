@@ -42,10 +42,15 @@ MODEL_BUILDERS = {"cnn": build_cnn, "lstm": LSTMRegressor}
 # Window layout each architecture reads: (B, 1, L, m) for "cnn", (B, L, m) for "lstm".
 MODEL_LAYOUTS = {"cnn": "cnn", "lstm": "lstm"}
 # Settings that may change between a run and its resumption without a warning.
+# cnn_arch: the CNN's model_args already refuse another design; the LSTM ignores it.
 RESUMABLE_CHANGES = frozenset(
-    {"epochs", "load_model", "device", "profile", "autosave_every"}
+    {"epochs", "load_model", "device", "profile", "autosave_every", "cnn_arch"}
     | {"checkpoint_path", "results_dir", "reports_dir"}
 )
+# Fields added after checkpoints were first written, at the values that reproduce
+# the runs that wrote those older checkpoints (one CNN design, no rate drop).
+LEGACY_MODEL_ARGS = {"cnn": {"arch": "original"}}
+LEGACY_CONFIG = {"cnn_arch": "original", "lr_drop_epoch": 0, "lr_drop_factor": 0.1}
 
 
 class TrainingInterrupted(RuntimeError):  # noqa: N818 (public name, used as is)
@@ -292,7 +297,7 @@ def _reusable_checkpoint(
 ) -> dict[str, Any] | None:
     if not config.load_model or not path.exists():
         return None
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_upgraded_checkpoint(path)
     check_compatible(
         checkpoint,
         model_name,
@@ -311,6 +316,22 @@ def _reusable_checkpoint(
         _warn_changed_settings(checkpoint["config"], config.to_dict(), path)
 
     return checkpoint
+
+
+def load_upgraded_checkpoint(path: str | Path) -> dict[str, Any]:
+    """`load_checkpoint`, with fields older checkpoints lack set as those runs had them.
+
+    A CNN checkpoint without `arch` in its model_args predates CNN_ARCH and holds
+    the original design; a config without the rate-drop fields never dropped it.
+    """
+    checkpoint = load_checkpoint(path)
+    legacy_args = LEGACY_MODEL_ARGS.get(checkpoint["model_name"], {})
+
+    return {
+        **checkpoint,
+        "model_args": {**legacy_args, **checkpoint["model_args"]},
+        "config": {**LEGACY_CONFIG, **checkpoint["config"]},
+    }
 
 
 def _warn_changed_settings(saved: dict, current: dict, path: Path) -> None:
@@ -673,7 +694,7 @@ def load_for_inference(path: str | Path, device: str = "auto") -> LoadedModel:
     Raises:
         FileNotFoundError, CheckpointError: For a missing or unreadable file.
     """
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_upgraded_checkpoint(path)
     model = build_model(checkpoint["model_name"], checkpoint["model_args"])
     model.load_state_dict(selected_state(checkpoint))
     windows = checkpoint["windows"]

@@ -10,6 +10,7 @@ import dataclasses
 import math
 import os
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -626,6 +627,71 @@ def test_temporal_cnn_checkpoint_loads_for_inference_and_refuses_the_other_desig
     )
     with pytest.raises(CheckpointMismatch, match="arch"):
         fit_or_load("cnn", splits, original, path, progress=False)
+
+
+def write_pre_cnn_arch_checkpoint(synthetic_file, path, **overrides):
+    """A CNN checkpoint as written before CNN_ARCH and the rate drop existed."""
+    config, splits = make_run(synthetic_file, "cnn", cnn_arch="original", **overrides)
+    fit_or_load("cnn", splits, config, path, progress=False)
+    checkpoint = load_checkpoint(path)
+    del checkpoint["model_args"]["arch"]
+    for name in ("cnn_arch", "lr_drop_epoch", "lr_drop_factor"):
+        del checkpoint["config"][name]
+    save_checkpoint(checkpoint, path)
+
+    return checkpoint
+
+
+def test_checkpoint_from_before_cnn_arch_resumes_as_the_original_design(
+    synthetic_file, tmp_path
+):
+    path = tmp_path / "old.pt"
+    settings = {"max_train_batches": 2, "epochs": 1}
+    old = write_pre_cnn_arch_checkpoint(synthetic_file, path, **settings)
+    config, splits = make_run(
+        synthetic_file, "cnn", cnn_arch="original", **{**settings, "epochs": 2}
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "settings differ" warning either
+        model, history = fit_or_load("cnn", splits, config, path, progress=False)
+    loaded = load_model(path, device="cpu")
+
+    assert (
+        history.epochs == 2 and history.train_loss[0] == old["history"]["train_loss"][0]
+    )
+    assert load_checkpoint(path)["model_args"]["arch"] == "original"
+    assert loaded.config["cnn_arch"] == "original"
+    assert_same_weights(loaded.model, model)
+
+
+def test_checkpoint_from_before_cnn_arch_is_refused_for_the_temporal_design(
+    synthetic_file, tmp_path
+):
+    path = tmp_path / "old.pt"
+    write_pre_cnn_arch_checkpoint(synthetic_file, path, max_train_batches=2)
+    config, splits = make_run(synthetic_file, "cnn", cnn_arch="temporal")
+
+    with pytest.raises(
+        CheckpointMismatch, match="argument arch: checkpoint 'original', run 'temporal'"
+    ):
+        fit_or_load("cnn", splits, config, path, progress=False)
+
+
+def test_lstm_resumes_without_warning_when_only_the_cnn_design_changed(
+    synthetic_file, tmp_path
+):
+    path = tmp_path / "lstm.pt"
+    settings = {"max_train_batches": 2, "cnn_arch": "original"}
+    config, splits = make_run(synthetic_file, "lstm", epochs=1, **settings)
+    fit_or_load("lstm", splits, config, path, progress=False)
+    resumed = dataclasses.replace(config, epochs=2, cnn_arch="temporal")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, history = fit_or_load("lstm", splits, resumed, path, progress=False)
+
+    assert history.epochs == 2
 
 
 def test_evaluate_test_loss_matches_metrics_computed_by_hand(synthetic_file):

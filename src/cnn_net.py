@@ -7,6 +7,9 @@ variants of a design share structure and module indexes, so a state_dict trained
 one loads into the other. Training and checkpoint helpers live in src/cnn.py.
 """
 
+from functools import partial
+
+import torch
 import torch.nn as nn
 
 from config import CNN_ARCHITECTURES as ARCHITECTURES
@@ -64,6 +67,7 @@ def build_cnn(
 
     Raises:
         ValueError: For an unknown `arch`, or "temporal" without both sizes >= 1.
+            A "temporal" network raises it for input of another window size.
     """
     if arch == "original":
         return _original(*_layer_types(native))
@@ -117,8 +121,25 @@ def _temporal(
         leaky_relu(NEGATIVE_SLOPE),
         dense(TEMPORAL_DENSE_UNITS, 1),
     ]
+    network = nn.Sequential(*blocks, *head)
+    # Without it, a window of another size fails deep in the dense head.
+    network.register_forward_pre_hook(
+        partial(_check_window_size, (window_length, n_features))
+    )
 
-    return nn.Sequential(*blocks, *head)
+    return network
+
+
+def _check_window_size(
+    size: tuple[int, int], module: nn.Module, inputs: tuple[torch.Tensor, ...]
+) -> None:
+    x = inputs[0]
+    if tuple(x.shape[-2:]) != size:
+        raise ValueError(
+            f"the temporal CNN was built for windows of {size[0]} rows x {size[1]} "
+            f"features, got input of shape {tuple(x.shape)}; use the window length "
+            "and feature list it was trained with"
+        )
 
 
 def _check_sizes(window_length: int | None, n_features: int | None) -> None:

@@ -232,5 +232,7 @@ def test_bad_design_arguments_are_named(arguments, message):
 def test_temporal_net_refuses_a_window_of_another_size():
     model = build_cnn(arch="temporal", window_length=30, n_features=14)
 
-    with pytest.raises(ValueError, match="420"):
+    with pytest.raises(ValueError, match="built for windows of 30 rows x 14 features"):
         model(torch.randn(2, 1, 20, 14))
+    with pytest.raises(ValueError, match=r"got input of shape \(2, 1, 30, 13\)"):
+        model(torch.randn(2, 1, 30, 13))

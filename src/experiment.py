@@ -177,7 +177,9 @@ def trained_models(config: Config, data: RULData, tag: str) -> dict[str, LoadedM
     """Every model with a finished checkpoint for this dataset, for the demo.
 
     Raises:
-        ValueError: If a checkpoint's scaler or features differ from `data`'s.
+        ValueError: If a checkpoint's scaler or features differ from `data`'s, or
+            its window length or downsampling from `config`'s (the demo cuts one
+            set of windows for every model).
     """
     models = {}
     for name in MODEL_LAYOUTS:
@@ -185,11 +187,23 @@ def trained_models(config: Config, data: RULData, tag: str) -> dict[str, LoadedM
         if not path.is_file():
             continue
         loaded = load_for_inference(path, config.device)
-        if loaded.scaler.to_dict() != data.scaler.to_dict():
-            raise ValueError(
-                f"{path} was trained with other scaler statistics or features than "
-                "the current data; retrain it (LOAD_MODEL=0)"
-            )
+        _check_fits_run(path, loaded, config, data)
         models[name] = loaded
 
     return models
+
+
+def _check_fits_run(path: Path, loaded: LoadedModel, config: Config, data) -> None:
+    if loaded.scaler.to_dict() != data.scaler.to_dict():
+        raise ValueError(
+            f"{path} was trained with other scaler statistics or features than "
+            "the current data; retrain it (LOAD_MODEL=0)"
+        )
+    saved = {"win_len": loaded.win_len, "downsample": loaded.config["downsample"]}
+    for name, value in saved.items():
+        if value != getattr(config, name):
+            raise ValueError(
+                f"{path} was trained with {name.upper()}={value}, the current run "
+                f"uses {getattr(config, name)}; set {name.upper()}={value} or "
+                "retrain it (LOAD_MODEL=0)"
+            )

@@ -30,6 +30,7 @@ from src.checkpoint import (
 )
 from src.cnn import evaluate_test_loss, load_model, mse_torch
 from src.data_loader import create_training_and_testing_sets, load_data
+from src.experiment import trained_models
 from src.metrics import rmse
 from src.synthetic import MAX_TIME_COMPRESSION, generate_ncmapss
 from src.training import (
@@ -692,6 +693,29 @@ def test_lstm_resumes_without_warning_when_only_the_cnn_design_changed(
         _, history = fit_or_load("lstm", splits, resumed, path, progress=False)
 
     assert history.epochs == 2
+
+
+def test_demo_models_refuse_a_checkpoint_cut_into_other_windows(
+    synthetic_file, tmp_path
+):
+    settings = {"cnn_arch": "temporal", "epochs": 1, "max_train_batches": 2}
+    paths = {"checkpoint_path": str(tmp_path / "{dataset}" / "{model}.pt")}
+    config, splits = make_run(synthetic_file, "cnn", **settings, **paths)
+    checkpoint = config.checkpoint_file("cnn", "t")
+    fit_or_load("cnn", splits, config, checkpoint, progress=False)
+    data = load_data(synthetic_file, features=config.features)
+    create_training_and_testing_sets(data, config, layout="cnn")  # scales `data`
+
+    models = trained_models(config, data, "t")
+
+    assert list(models) == ["cnn"]
+    assert predict(models["cnn"].model, splits.val).shape == (len(splits.val),)
+    for change, message in [
+        ({"win_len": 7}, "trained with WIN_LEN=5, the current run uses 7"),
+        ({"downsample": 2}, "trained with DOWNSAMPLE=1, the current run uses 2"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            trained_models(dataclasses.replace(config, **change), data, "t")
 
 
 def test_evaluate_test_loss_matches_metrics_computed_by_hand(synthetic_file):

@@ -390,6 +390,7 @@ def train_model(
         model_args = getattr(model, "constructor_args", None)
     if model_args is None:
         model_args = default_model_args(model_name, splits, config)
+    _warn_if_the_rate_never_drops(config)
     trainer = _Trainer(
         model,
         splits,
@@ -534,10 +535,9 @@ class _Trainer:
         loss_value = loss.item()
         # Checked before the update, so the weights in memory stay finite too.
         if not math.isfinite(loss_value):
-            rate = learning_rate_at(self.config, epoch)
             raise FloatingPointError(
                 f"training diverged: loss {loss_value} at epoch {epoch + 1}, batch "
-                f"{batch}; lower LEARNING_RATE (now {rate})"
+                f"{batch}; lower LEARNING_RATE ({_rate_text(self.config, epoch)})"
             )
 
         self.optimizer.zero_grad(set_to_none=True)
@@ -628,6 +628,25 @@ def learning_rate_at(config, epoch: int) -> float:
     dropped = config.lr_drop_epoch and epoch + 1 >= config.lr_drop_epoch
 
     return config.learning_rate * (config.lr_drop_factor if dropped else 1.0)
+
+
+def _rate_text(config, epoch: int) -> str:
+    """'now 0.001', plus the dropped rate when `epoch` trains at it."""
+    text = f"now {config.learning_rate}"
+    rate = learning_rate_at(config, epoch)
+    if rate == config.learning_rate:
+        return text
+
+    return f"{text}; epoch {epoch + 1} trains at {rate:.3g} after LR_DROP_EPOCH"
+
+
+def _warn_if_the_rate_never_drops(config) -> None:
+    if config.lr_drop_epoch > config.epochs and config.lr_drop_factor != 1:
+        warnings.warn(
+            f"LR_DROP_EPOCH={config.lr_drop_epoch} is after the last epoch "
+            f"(EPOCHS={config.epochs}): the learning rate never drops in this run",
+            stacklevel=3,
+        )
 
 
 def _as_vector(output: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -214,8 +214,18 @@ def test_max_train_batches_limits_each_epoch(synthetic_file, tmp_path):
     assert (saved["epoch"], saved["batch"]) == (2, 0)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, r"lower LEARNING_RATE \(now 0.003\)"),
+        (
+            {"lr_drop_epoch": 1},
+            r"LEARNING_RATE \(now 0.003; epoch 1 trains at 0.0003 after LR_DROP_EPOCH",
+        ),
+    ],
+)
 def test_diverging_loss_stops_training_with_the_learning_rate_named(
-    synthetic_file, tmp_path
+    synthetic_file, tmp_path, overrides, message
 ):
     class NotANumber(nn.Module):
         def __init__(self) -> None:
@@ -225,10 +235,10 @@ def test_diverging_loss_stops_training_with_the_learning_rate_named(
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.weight * torch.full((len(x), 1), math.nan)
 
-    config, splits = make_run(synthetic_file, "lstm", epochs=1)
+    config, splits = make_run(synthetic_file, "lstm", epochs=1, **overrides)
     model = NotANumber()
 
-    with pytest.raises(FloatingPointError, match="LEARNING_RATE"):
+    with pytest.raises(FloatingPointError, match=message):
         train_model(
             model,
             splits,
@@ -337,6 +347,18 @@ def test_learning_rate_drops_from_the_configured_epoch(drop_epoch, expected):
     rates = [training.learning_rate_at(config, epoch) for epoch in range(3)]
 
     assert rates == pytest.approx(expected)
+
+
+def test_a_rate_drop_after_the_last_epoch_is_said(synthetic_file, tmp_path):
+    config, splits = make_run(
+        synthetic_file, "cnn", epochs=1, max_train_batches=1, lr_drop_epoch=3
+    )
+
+    with pytest.warns(UserWarning, match="LR_DROP_EPOCH=3 is after the last epoch"):
+        fit_or_load("cnn", splits, config, tmp_path / "cnn.pt", progress=False)
+
+    saved = load_checkpoint(tmp_path / "cnn.pt")
+    assert saved["optimizer_state"]["param_groups"][0]["lr"] == 0.003
 
 
 def test_resume_across_a_learning_rate_drop_equals_uninterrupted_run(

@@ -12,6 +12,7 @@ from functools import partial
 import torch
 import torch.nn as nn
 
+from config import CNN_ACTIVATIONS as ACTIVATIONS
 from config import CNN_ARCHITECTURES as ARCHITECTURES
 from src.layers import (
     CustomAdaptiveAvgPool2d,
@@ -19,6 +20,7 @@ from src.layers import (
     CustomDense,
     CustomFlatten,
     CustomLeakyReLU,
+    CustomTanh,
 )
 
 CONV_CHANNELS = 64
@@ -38,6 +40,7 @@ def build_cnn(
     arch: str = "original",
     window_length: int | None = None,
     n_features: int | None = None,
+    activation: str = "leaky_relu",
 ) -> nn.Sequential:
     """Builds a CNN that maps a window of sensor readings to one RUL value.
 
@@ -46,9 +49,10 @@ def build_cnn(
     Any window length and feature count work, since pooling removes them.
 
     "temporal": four blocks of 9x1 convolution (10 filters, padding 4 along time) +
-    LeakyReLU, a 3x1 convolution to one channel + LeakyReLU, flatten, dropout 0.5,
-    Dense (window_length * n_features)->100, LeakyReLU, Dense 100->1. Kernels never
+    activation, a 3x1 convolution to one channel + activation, flatten, dropout 0.5,
+    Dense (window_length * n_features)->100, activation, Dense 100->1. Kernels never
     mix sensors, so the dense head sees which sensor moved; the input size is fixed.
+    The activation is LeakyReLU or tanh (Li et al. 2018's choice).
 
     Args:
         native: Use torch's nn.Conv2d, nn.Linear, nn.LeakyReLU, nn.AdaptiveAvgPool2d
@@ -57,6 +61,8 @@ def build_cnn(
         arch: "original" or "temporal".
         window_length: Rows per window; required by "temporal", unused otherwise.
         n_features: Columns per window; required by "temporal", unused otherwise.
+        activation: "leaky_relu" or "tanh" (our TanhFunction, or nn.Tanh when
+            native); the original design takes "leaky_relu" only.
 
     Returns:
         The network. "original": indexes 0, 3, 6 are the convolutions, 11 and 13
@@ -66,14 +72,21 @@ def build_cnn(
         input: (B, 1, window_length, n_features); output: (B, 1)
 
     Raises:
-        ValueError: For an unknown `arch`, or "temporal" without both sizes >= 1.
+        ValueError: For an unknown `arch` or `activation`, tanh in the original
+            design, or "temporal" without both sizes >= 1.
             A "temporal" network raises it for input of another window size.
     """
+    _check_activation(arch, activation)
+    conv, dense, leaky_relu, pool, flatten = _layer_types(native)
     if arch == "original":
-        return _original(*_layer_types(native))
+        return _original(conv, dense, leaky_relu, pool, flatten)
     if arch == "temporal":
         _check_sizes(window_length, n_features)
-        return _temporal(*_layer_types(native), window_length, n_features)
+        if activation == "tanh":
+            nonlinearity = nn.Tanh if native else CustomTanh
+        else:
+            nonlinearity = partial(leaky_relu, NEGATIVE_SLOPE)
+        return _temporal(conv, dense, nonlinearity, flatten, window_length, n_features)
 
     raise ValueError(f"unknown CNN arch {arch!r}; expected one of {ARCHITECTURES}")
 
@@ -98,7 +111,7 @@ def _original(conv, dense, leaky_relu, pool, flatten) -> nn.Sequential:
 
 
 def _temporal(
-    conv, dense, leaky_relu, pool, flatten, window_length: int, n_features: int
+    conv, dense, nonlinearity, flatten, window_length: int, n_features: int
 ) -> nn.Sequential:
     kernel = (TEMPORAL_KERNEL_LENGTH, 1)
     padding = (TEMPORAL_KERNEL_LENGTH // 2, 0)
@@ -107,18 +120,18 @@ def _temporal(
     for _ in range(TEMPORAL_CONV_LAYERS):
         blocks += [
             conv(in_channels, TEMPORAL_CHANNELS, kernel_size=kernel, padding=padding),
-            leaky_relu(NEGATIVE_SLOPE),
+            nonlinearity(),
         ]
         in_channels = TEMPORAL_CHANNELS
     blocks += [
         conv(TEMPORAL_CHANNELS, 1, kernel_size=(3, 1), padding=(1, 0)),
-        leaky_relu(NEGATIVE_SLOPE),
+        nonlinearity(),
     ]
     head = [
         flatten(),  # (B, 1, L, m) -> (B, L * m)
         nn.Dropout(TEMPORAL_DROPOUT),
         dense(window_length * n_features, TEMPORAL_DENSE_UNITS),
-        leaky_relu(NEGATIVE_SLOPE),
+        nonlinearity(),
         dense(TEMPORAL_DENSE_UNITS, 1),
     ]
     network = nn.Sequential(*blocks, *head)
@@ -139,6 +152,18 @@ def _check_window_size(
             f"the temporal CNN was built for windows of {size[0]} rows x {size[1]} "
             f"features, got input of shape {tuple(x.shape)}; use the window length "
             "and feature list it was trained with"
+        )
+
+
+def _check_activation(arch: str, activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown CNN activation {activation!r}; expected one of {ACTIVATIONS}"
+        )
+    if arch == "original" and activation != "leaky_relu":
+        raise ValueError(
+            f"the original CNN design uses LeakyReLU only, got activation "
+            f"{activation!r}; tanh needs arch 'temporal'"
         )
 
 

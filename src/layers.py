@@ -532,6 +532,44 @@ class LeakyReLUFunction(torch.autograd.Function):
         return grad_output * local_slope, None
 
 
+class TanhFunction(torch.autograd.Function):
+    """Hyperbolic tangent y = tanh(x), with dy/dx = 1 - y^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        """Applies tanh elementwise; the output is kept, as the gradient needs y.
+
+        Args:
+            ctx: Autograd context.
+            x: Input of any shape.
+
+        Returns:
+            tanh(x), same shape.
+        """
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        """dL/dx = G * (1 - y^2); G = dL/dy.
+
+        Args:
+            ctx: Autograd context.
+            grad_output: dL/dy.
+
+        Returns:
+            dL/dx.
+        """
+        (y,) = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None
+
+        return grad_output * (1 - y * y)
+
+
 def _leaky_relu_slope(x: torch.Tensor, s: float) -> torch.Tensor:
     """Elementwise derivative of the leaky rectifier: 1 where x > 0, else s.
 
@@ -904,6 +942,14 @@ class CustomLeakyReLU(nn.Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
+
+
+class CustomTanh(nn.Module):
+    """Tanh on TanhFunction."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: any -> same."""
+        return TanhFunction.apply(x)
 
 
 class CustomAdaptiveAvgPool2d(nn.Module):

@@ -44,13 +44,19 @@ MODEL_LAYOUTS = {"cnn": "cnn", "lstm": "lstm"}
 # Settings that may change between a run and its resumption without a warning.
 # cnn_arch: the CNN's model_args already refuse another design; the LSTM ignores it.
 RESUMABLE_CHANGES = frozenset(
-    {"epochs", "load_model", "device", "profile", "autosave_every", "cnn_arch"}
+    {"epochs", "load_model", "device", "profile", "autosave_every"}
+    | {"cnn_arch", "cnn_activation"}
     | {"checkpoint_path", "results_dir", "reports_dir"}
 )
 # Fields added after checkpoints were first written, at the values that reproduce
 # the runs that wrote those older checkpoints (one CNN design, no rate drop).
-LEGACY_MODEL_ARGS = {"cnn": {"arch": "original"}}
-LEGACY_CONFIG = {"cnn_arch": "original", "lr_drop_epoch": 0, "lr_drop_factor": 0.1}
+LEGACY_MODEL_ARGS = {"cnn": {"arch": "original", "activation": "leaky_relu"}}
+LEGACY_CONFIG = {
+    "cnn_arch": "original",
+    "cnn_activation": "leaky_relu",
+    "lr_drop_epoch": 0,
+    "lr_drop_factor": 0.1,
+}
 
 
 class TrainingInterrupted(RuntimeError):  # noqa: N818 (public name, used as is)
@@ -187,13 +193,14 @@ def label_statistics(splits) -> dict[str, float]:
 def cnn_design_args(splits, config) -> dict[str, Any]:
     """`build_cnn` arguments of the configured design (custom layers)."""
     if config.cnn_arch == "original":
-        return {"native": False, "arch": "original"}
+        return {"native": False, "arch": "original", "activation": "leaky_relu"}
 
     return {
         "native": False,
         "arch": config.cnn_arch,
         "window_length": splits.train.win_len,
         "n_features": splits.train.n_features,
+        "activation": config.cnn_activation,
     }
 
 

@@ -26,7 +26,8 @@ def test_quick_profile_and_cmapss_use_the_temporal_cnn_unless_overridden():
     chosen = get_config(environ={"CNN_ARCH": "original"})
 
     assert (quick.profile, quick.cnn_arch) == ("quick", "temporal")
-    assert full_cmapss.cnn_arch == "temporal"
+    assert quick.cnn_activation == "leaky_relu"
+    assert (full_cmapss.cnn_arch, full_cmapss.cnn_activation) == ("temporal", "tanh")
     assert chosen.cnn_arch == "original"
 
 
@@ -70,6 +71,11 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
         ({"SEED": "-1"}, "seed must be >= 0, got -1"),
         ({"LR_DROP_EPOCH": "-1"}, "lr_drop_epoch must be >= 0 .0 = never., got -1"),
         ({"LR_DROP_FACTOR": "0"}, "lr_drop_factor must be in .0, 1., got 0.0"),
+        ({"CNN_ACTIVATION": "relu"}, "cnn_activation must be one of .* got 'relu'"),
+        (
+            {"PROFILE": "full", "CNN_ACTIVATION": "tanh"},
+            "cnn_activation 'tanh' needs cnn_arch 'temporal'",
+        ),
         ({"CNN_ARCH": "resnet"}, "cnn_arch must be one of .* got 'resnet'"),
     ],
 )

@@ -19,9 +19,11 @@ from src.layers import (
     CustomDense,
     CustomFlatten,
     CustomLeakyReLU,
+    CustomTanh,
     DenseFunction,
     FlattenFunction,
     LeakyReLUFunction,
+    TanhFunction,
 )
 
 FLOAT32_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
@@ -198,6 +200,27 @@ def test_leaky_relu_matches_torch_including_zero():
     grad_output = torch.randn_like(out)
     (grad,) = _grads_of(out, grad_output, (x,))
     expected = F.leaky_relu(x, 0.01)
+    (expected_grad,) = _grads_of(expected, grad_output, (x,))
+
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    torch.testing.assert_close(grad, expected_grad, **FLOAT32_TOLERANCE)
+
+
+def test_tanh_gradcheck():
+    torch.manual_seed(0)
+    x = _double(2, 3, 4, 5) * 3  # well into both saturated tails
+
+    assert gradcheck(TanhFunction.apply, (x,))
+
+
+def test_tanh_matches_torch():
+    torch.manual_seed(0)
+    x = (torch.randn(32, 10, 30, 14) * 3).requires_grad_()
+
+    out = CustomTanh()(x)
+    grad_output = torch.randn_like(out)
+    (grad,) = _grads_of(out, grad_output, (x,))
+    expected = torch.tanh(x)
     (expected_grad,) = _grads_of(expected, grad_output, (x,))
 
     torch.testing.assert_close(out, expected, rtol=0, atol=0)

@@ -190,7 +190,10 @@ def _check_arguments(units, win_len, stride, downsample, layout) -> None:
         ("stride", stride),
         ("downsample", downsample),
     ):
-        if int(value) != value or value < 1:
+        is_integer = isinstance(value, (int, np.integer)) and not isinstance(
+            value, bool
+        )
+        if not is_integer or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if not units:
         raise ValueError("no units given to build windows from")

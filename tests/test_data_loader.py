@@ -91,6 +91,26 @@ def _windows(tiny_file, **kwargs) -> WindowDataset:
 
 
 @pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"win_len": 0}, "win_len must be an integer >= 1, got 0"),
+        ({"win_len": True}, "win_len must be an integer >= 1, got True"),
+        ({"win_len": 3.0}, "win_len must be an integer >= 1, got 3.0"),
+        ({"win_len": 3, "stride": "2"}, "stride must be an integer >= 1, got '2'"),
+    ],
+)
+def test_window_sizes_must_be_integers(tiny_file, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        _windows(tiny_file, **arguments)
+
+
+def test_numpy_integer_window_sizes_are_accepted(tiny_file):
+    windows = _windows(tiny_file, win_len=np.int64(3), stride=np.int32(2))
+
+    assert windows[0][0].shape[-2] == 3
+
+
+@pytest.mark.parametrize(
     ("win_len", "stride", "downsample", "expected"),
     [
         (3, 1, 1, [18, 16, 18]),  # rows - win_len + 1 per unit (20, 18, 20 rows)

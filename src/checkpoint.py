@@ -245,7 +245,7 @@ def check_compatible(
         listed = "\n".join(f"  - {difference}" for difference in differences)
         raise CheckpointMismatch(
             f"{source} does not match this run:\n{listed}\n"
-            f"Restore the settings it was trained with, or: {REMEDY}"
+            f"Restore the settings it was trained with. {REMEDY}"
         )
 
 
@@ -255,13 +255,31 @@ def _architecture_differences(
     saved_name, saved_args = checkpoint["model_name"], checkpoint["model_args"]
     if saved_name != model_name:
         return [f"architecture: checkpoint {saved_name!r}, run {model_name!r}"]
-    names = sorted(set(saved_args) | set(model_args))
+    # Arguments only one side has belong to another design (say, the window size
+    # of the temporal CNN); the argument that chose the design is reported.
+    names = sorted(set(saved_args) & set(model_args))
 
     return [
-        f"{model_name} argument {name}: checkpoint {saved_args.get(name)!r}, "
-        f"run {model_args.get(name)!r}"
+        f"{model_name} argument {name}: checkpoint {saved_args[name]!r}, "
+        f"run {model_args[name]!r}"
         for name in names
-        if saved_args.get(name) != model_args.get(name)
+        if saved_args[name] != model_args[name]
+    ] + _one_sided_arguments(model_name, saved_args, model_args)
+
+
+def _one_sided_arguments(
+    model_name: str, saved_args: dict[str, Any], model_args: dict[str, Any]
+) -> list[str]:
+    """Arguments only one side has, when no shared argument explains them."""
+    shared = set(saved_args) & set(model_args)
+    if any(saved_args[name] != model_args[name] for name in shared):
+        return []
+    only = sorted(set(saved_args) ^ set(model_args))
+
+    return [
+        f"{model_name} argument {name}: checkpoint {saved_args.get(name, 'absent')!r}"
+        f", run {model_args.get(name, 'absent')!r}"
+        for name in only
     ]
 
 

@@ -522,6 +522,10 @@ def matching_request(checkpoint: dict) -> dict:
             {"model_args": {**LSTM_ARGS, "hidden_size": 32}},
             "lstm argument hidden_size: checkpoint 16, run 32",
         ),
+        (
+            {"model_args": {**LSTM_ARGS, "bidirectional": True}},
+            "lstm argument bidirectional: checkpoint 'absent', run True",
+        ),
         ({"win_len": 30}, "window length: checkpoint 5, run 30"),
         ({"train_units": [2]}, "training units: checkpoint .*, run \\[2\\]"),
         ({"windows": {"downsample": 3}}, "downsample: checkpoint 1, run 3"),
@@ -669,8 +673,12 @@ def test_temporal_cnn_checkpoint_loads_for_inference_and_refuses_the_other_desig
     np.testing.assert_array_equal(
         predict(loaded.model, splits.val), predict(model, splits.val)
     )
-    with pytest.raises(CheckpointMismatch, match="arch"):
+    with pytest.raises(CheckpointMismatch) as refused:
         fit_or_load("cnn", splits, original, path, progress=False)
+    assert "cnn argument arch: checkpoint 'temporal', run 'original'" in str(
+        refused.value
+    )
+    assert "window_length" not in str(refused.value)  # the design explains it
     with pytest.raises(CheckpointMismatch, match="activation: checkpoint 'tanh'"):
         fit_or_load("cnn", splits, leaky, path, progress=False)
 

@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 ROOT = Path(__file__).resolve().parent
 
+DATASETS = ("ncmapss", *(f"cmapss:FD00{number}" for number in range(1, 5)))
 CNN_ARCHITECTURES = ("original", "temporal")  # src/cnn_net.py builds them
 CNN_ACTIVATIONS = ("leaky_relu", "tanh")
 
@@ -160,7 +161,7 @@ def get_config(environ: dict[str, str] | None = None, **overrides: Any) -> Confi
         raise ValueError(f"unknown config field(s) {sorted(unknown)}")
     dataset = overrides.get("dataset", from_env.get("dataset", Config.dataset))
     family = dataset.split(":", 1)[0]
-    if family not in DATASET_DEFAULTS:
+    if dataset.lower() not in {name.lower() for name in DATASETS}:
         raise ValueError(
             f"unknown dataset {dataset!r}; expected 'ncmapss' or 'cmapss:FD001' ... "
             "'cmapss:FD004'"

@@ -15,7 +15,7 @@ import time
 import pandas as pd
 
 from config import get_config
-from src.data_loader import create_training_and_testing_sets
+from src.data_loader import DataFileError, create_training_and_testing_sets
 from src.experiment import dataset_tag
 from src.notebooks import NOTEBOOKS, run_all
 from src.sources import load_configured_data
@@ -35,7 +35,10 @@ def main() -> None:
     except ValueError as error:
         sys.exit(f"configuration error: {error}")
     if arguments.summary:
-        print_summary(config)
+        try:
+            print_summary(config)
+        except DataFileError as error:
+            sys.exit(f"data error: {error}")
         return
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()

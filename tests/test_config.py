@@ -64,6 +64,8 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
         ({"LOAD_MODEL": "maybe"}, "LOAD_MODEL='maybe'"),
         ({"PROFILE": "fast"}, "unknown profile 'fast'"),
         ({"DATASET": "cmaps:FD001"}, "unknown dataset 'cmaps:FD001'"),
+        ({"DATASET": "cmapss:FD009"}, "unknown dataset 'cmapss:FD009'"),
+        ({"DATASET": "ncmapss:DS02"}, "unknown dataset 'ncmapss:DS02'"),
         ({"WIN_LEN": "0"}, "win_len must be >= 1, got 0"),
         ({"VAL_FRACTION": "1.5"}, "val_fraction must be in"),
         ({"LEARNING_RATE": "nan"}, "learning_rate must be a finite number > 0"),

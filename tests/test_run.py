@@ -6,7 +6,7 @@ import pytest
 
 import config as config_module
 from config import get_config
-from src import sources
+from src import run, sources
 from src.data_loader import DataFileError
 from src.run import print_summary
 
@@ -56,3 +56,19 @@ def test_load_model_default_path_follows_the_file_actually_read(
     path = cnn.load_model()
 
     assert path == tmp_path / tiny_file.stem / "cnn.pt"
+
+
+def test_summary_of_a_truncated_file_exits_with_one_line(
+    tiny_file, tmp_path, monkeypatch
+):
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(tiny_file.read_bytes()[:2000])
+    monkeypatch.setenv("FILENAME", str(truncated))
+    monkeypatch.setattr("sys.argv", ["src.run", "--summary"])
+
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+
+    message = str(stopped.value.code)
+    assert message.startswith("data error: ")
+    assert "truncated.h5" in message and "\n" not in message

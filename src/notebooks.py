@@ -55,6 +55,8 @@ def execute_notebook(
         kernel_name="python3",
         resources={"metadata": {"path": str(ROOT)}},
         on_cell_executed=hook,
+        # The kernel's startup warning about TCP transport is noise in the job's log.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     reports_dir.mkdir(parents=True, exist_ok=True)
     executed = reports_dir / f"{name}.ipynb"

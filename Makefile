@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.bench_data
 	$(PY) -m bench.bench_layers
+	$(PY) -m bench.bench_layers --arch temporal
 	$(PY) -m bench.bench_demo
 
 lint: $(STAMP)

@@ -1,9 +1,10 @@
 """Training-step time, inference throughput and peak memory: our layers vs torch's.
 
-Builds the CNN twice (build_cnn() and build_cnn(native=True), same weights) and times
-both in one interleaved run at batch 256 on 1x10x32 windows. Run from the repo root:
-    .venv/bin/python -m bench.bench_layers      (about a minute on 2 CPU cores)
-Figures go to stdout and to bench/results/layers.json.
+Builds the CNN twice (our layers and torch's native ones, same weights) and times both
+in one interleaved run at batch 256 on 1x10x32 windows. Run from the repo root:
+    .venv/bin/python -m bench.bench_layers [--arch temporal]   (about a minute)
+`--arch` picks the CNN design (original by default; temporal is the quick profile's).
+Figures go to stdout and to bench/results/layers.json (layers_temporal.json).
 """
 
 import argparse
@@ -26,7 +27,8 @@ if str(REPO_ROOT) not in sys.path:  # also runnable as `python bench/bench_layer
 
 from src.cnn_net import build_cnn  # noqa: E402
 
-RESULTS_PATH = REPO_ROOT / "bench" / "results" / "layers.json"
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+ARCHITECTURES = ("original", "temporal")
 VARIANTS = ("custom", "native")
 MEMORY_COLUMNS = {
     "peak_rss": "peak RSS MB",
@@ -47,27 +49,28 @@ def main() -> None:
     """Parses arguments, then runs either the full benchmark or one memory probe."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="timed steps each")
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="original")
     parser.add_argument("--memory-probe", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.memory_probe:
-        print(json.dumps(_memory_probe(args.memory_probe)))
+        print(json.dumps(_memory_probe(args.memory_probe, args.arch)))
     else:
-        _run_benchmark(args.repeats)
+        _run_benchmark(args.repeats, args.arch)
 
 
-def _run_benchmark(repeats: int) -> None:
+def _run_benchmark(repeats: int, arch: str) -> None:
     """Times both variants, probes their memory, prints and saves the figures."""
-    models, batch = _make_models(), _make_batch()
+    models, batch = _make_models(arch), _make_batch()
     cpu_before = _cpu_seconds()
 
     step_ms = _time_training(models, batch, repeats)
     windows_per_s = _time_inference(models, batch[0], repeats)
-    memory_mb = _measure_memory()
+    memory_mb = _measure_memory(arch)
 
     other_share = _other_processes_cpu_share(cpu_before, _cpu_seconds())
     results = {
-        "config": _config(repeats, other_share),
+        "config": {"arch": arch, **_config(repeats, other_share)},
         "train_step_ms_median": step_ms,
         "inference_windows_per_s": windows_per_s,
         "train_peak_memory_mb": memory_mb,
@@ -79,9 +82,17 @@ def _run_benchmark(repeats: int) -> None:
             f"\nnote: other processes used {other_share:.0%} of the CPUs during the "
             "run, so the times and the ratio are unreliable; rerun on a quiet machine"
         )
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    path = results_path(arch)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {path.relative_to(REPO_ROOT)}")
+
+
+def results_path(arch: str) -> Path:
+    """bench/results/layers.json for the original design, layers_<arch>.json else."""
+    suffix = "" if arch == "original" else f"_{arch}"
+
+    return RESULTS_DIR / f"layers{suffix}.json"
 
 
 def _cpu_seconds() -> dict[str, float]:
@@ -112,10 +123,12 @@ def _other_processes_cpu_share(before: dict, after: dict) -> float:
     return other_busy / (delta["wall"] * os.cpu_count())
 
 
-def _make_models() -> dict[str, nn.Sequential]:
-    """Both variants with identical initial weights."""
+def _make_models(arch: str) -> dict[str, nn.Sequential]:
+    """Both variants of the design with identical initial weights."""
     torch.manual_seed(0)
-    custom, native = build_cnn(), build_cnn(native=True)
+    sizes = {"window_length": WINDOW_LENGTH, "n_features": N_FEATURES}
+    custom = build_cnn(arch=arch, **sizes)
+    native = build_cnn(native=True, arch=arch, **sizes)
     native.load_state_dict(custom.state_dict())
 
     return {"custom": custom, "native": native}
@@ -187,12 +200,12 @@ def _interleaved_medians(run, warmup: int, repeats: int) -> dict[str, float]:
     return {name: statistics.median(ms) for name, ms in times.items()}
 
 
-def _measure_memory() -> dict[str, dict[str, float]]:
+def _measure_memory(arch: str) -> dict[str, dict[str, float]]:
     """Median over MEMORY_PROBES fresh processes per variant, variants alternating."""
     probes = {name: [] for name in VARIANTS}
     for _ in range(MEMORY_PROBES):
         for name in VARIANTS:
-            probes[name].append(_run_memory_probe(name))
+            probes[name].append(_run_memory_probe(name, arch))
 
     return {
         name: {key: statistics.median(p[key] for p in runs) for key in runs[0]}
@@ -200,9 +213,10 @@ def _measure_memory() -> dict[str, dict[str, float]]:
     }
 
 
-def _run_memory_probe(variant: str) -> dict[str, float]:
+def _run_memory_probe(variant: str, arch: str) -> dict[str, float]:
     """Runs _memory_probe in a fresh interpreter so each variant has its own peak."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--memory-probe", variant]
+    script = str(Path(__file__).resolve())
+    command = [sys.executable, script, "--memory-probe", variant, "--arch", arch]
     completed = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
@@ -210,14 +224,14 @@ def _run_memory_probe(variant: str) -> dict[str, float]:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _memory_probe(variant: str) -> dict[str, float]:
+def _memory_probe(variant: str, arch: str) -> dict[str, float]:
     """Peak memory of training steps of one variant, in MB.
 
     tracemalloc does not see torch's allocations, so we read the kernel's peak
     resident set (VmHWM), reset just before training. Not ru_maxrss: a child process
     inherits its parent's maxrss. Also the peak of live tensor bytes in one step.
     """
-    models, batch = _make_models(), _make_batch()
+    models, batch = _make_models(arch), _make_batch()
     model = models[variant]
     optimizer = torch.optim.Adam(model.parameters())
     rss_before_mb = _proc_status_mb("VmRSS")

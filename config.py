@@ -159,18 +159,32 @@ def get_config(environ: dict[str, str] | None = None, **overrides: Any) -> Confi
     unknown = set(overrides) - _field_types().keys()
     if unknown:
         raise ValueError(f"unknown config field(s) {sorted(unknown)}")
-    dataset = overrides.get("dataset", from_env.get("dataset", Config.dataset))
+    dataset = _canonical_dataset(
+        overrides.get("dataset", from_env.get("dataset", Config.dataset))
+    )
     family = dataset.split(":", 1)[0]
-    if dataset.lower() not in {name.lower() for name in DATASETS}:
-        raise ValueError(
-            f"unknown dataset {dataset!r}; expected 'ncmapss' or 'cmapss:FD001' ... "
-            "'cmapss:FD004'"
-        )
     layers = {**PROFILES[profile], **DATASET_DEFAULTS[family], **from_env, **overrides}
+    layers["dataset"] = dataset
     config = Config(**layers)
     _validate(config)
 
     return config
+
+
+def _canonical_dataset(dataset: str) -> str:
+    """The spelling in DATASETS of `dataset`, matched case-insensitively.
+
+    One spelling keeps folder names, checkpoints and results files consistent
+    (`CMAPSS:fd001` and `cmapss:FD001` are the same run).
+    """
+    by_lowered = {name.lower(): name for name in DATASETS}
+    if str(dataset).lower() not in by_lowered:
+        raise ValueError(
+            f"unknown dataset {dataset!r}; expected 'ncmapss' or 'cmapss:FD001' ... "
+            "'cmapss:FD004' (any case, no spaces)"
+        )
+
+    return by_lowered[str(dataset).lower()]
 
 
 def _field_types() -> dict[str, type]:

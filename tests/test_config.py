@@ -58,6 +58,27 @@ def test_cmapss_defaults_follow_the_protocol_unless_overridden():
 
 
 @pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("CMAPSS:fd001", "cmapss:FD001"),
+        ("cmapss:fd004", "cmapss:FD004"),
+        ("NCMAPSS", "ncmapss"),
+    ],
+)
+def test_dataset_is_case_insensitive_and_resolved_to_one_spelling(spelling, canonical):
+    from_environment = get_config(environ={"DATASET": spelling})
+    from_keyword = get_config(environ={}, dataset=spelling)
+
+    assert from_environment.dataset == from_keyword.dataset == canonical
+    assert from_environment == get_config(environ={"DATASET": canonical})
+
+
+def test_dataset_with_spaces_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown dataset ' cmapss:FD001'.*no spaces"):
+        get_config(environ={"DATASET": " cmapss:FD001"})
+
+
+@pytest.mark.parametrize(
     ("environ", "message"),
     [
         ({"EPOCHS": "ten"}, "EPOCHS='ten'"),

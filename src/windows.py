@@ -63,6 +63,9 @@ class WindowDataset(Dataset):
         _check_arguments(units, win_len, stride, downsample, layout)
         if rul_cap is not None and not rul_cap >= 0:
             raise ValueError(f"rul_cap must be a number >= 0 or None, got {rul_cap!r}")
+        # Plain ints: numpy ones would reach the temporal CNN's size check and the
+        # checkpoint, which weights_only loading refuses to read back.
+        win_len, stride, downsample = int(win_len), int(stride), int(downsample)
         self.win_len, self.stride, self.downsample = win_len, stride, downsample
         self.layout, self.rul_cap = layout, rul_cap
         self.unit_ids = [int(unit.unit) for unit in units]

@@ -12,6 +12,7 @@ from conftest import GROUP_NAMES, TINY_UNITS, write_ncmapss
 
 from config import get_config
 from src import files
+from src.cnn_net import build_cnn
 from src.data_loader import (
     DataFileError,
     create_training_and_testing_sets,
@@ -104,10 +105,16 @@ def test_window_sizes_must_be_integers(tiny_file, arguments, message):
         _windows(tiny_file, **arguments)
 
 
-def test_numpy_integer_window_sizes_are_accepted(tiny_file):
+def test_numpy_integer_window_sizes_are_accepted_as_plain_ints(tiny_file):
     windows = _windows(tiny_file, win_len=np.int64(3), stride=np.int32(2))
+    sizes = (windows.win_len, windows.stride, windows.downsample)
 
     assert windows[0][0].shape[-2] == 3
+    assert [type(size) for size in sizes] == [int, int, int]
+    model = build_cnn(
+        arch="temporal", window_length=windows.win_len, n_features=windows.n_features
+    )
+    assert model(windows[[0, 1]][0]).shape == (2, 1)
 
 
 @pytest.mark.parametrize(

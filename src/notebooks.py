@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
 from config import ROOT
@@ -21,6 +21,8 @@ from src.files import atomic_write_text
 
 NOTEBOOKS = ("data_analysis", "cnn_model", "lstm_model", "overview")
 CELL_TIMEOUT_SECONDS = 3600
+# What stops a notebook: a cell raising, the kernel process dying, a cell timing out.
+NOTEBOOK_FAILURES = (CellExecutionError, DeadKernelError, CellTimeoutError)
 
 
 def execute_notebook(
@@ -41,6 +43,8 @@ def execute_notebook(
 
     Raises:
         nbclient.exceptions.CellExecutionError: A cell raised; the message shows it.
+        nbclient.exceptions.DeadKernelError: The kernel process died.
+        nbclient.exceptions.CellTimeoutError: A cell ran longer than `timeout`.
     """
     notebook = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
     count = len(notebook.cells)
@@ -90,8 +94,8 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
 
         try:
             executed = execute_notebook(name, reports_dir, on_cell=progress)
-        except CellExecutionError as error:
-            print(f"{tag} FAILED: {error.ename}: {error.evalue}", flush=True)
+        except NOTEBOOK_FAILURES as error:
+            print(f"{tag} FAILED: {_failure_reason(error)}", flush=True)
             print(
                 f"{tag} executed copy up to the failing cell: "
                 f"{reports_dir / (name + '.ipynb')}",
@@ -102,3 +106,13 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
         print(f"{tag} done in {seconds:.0f} s -> {executed} (+ .html)", flush=True)
 
     return True
+
+
+def _failure_reason(error: Exception) -> str:
+    """One line: the cell's exception, or what stopped the kernel or the cell."""
+    if isinstance(error, CellExecutionError):
+        return f"{error.ename}: {error.evalue}"
+    if isinstance(error, DeadKernelError):
+        return "the kernel died (out of memory, or a crash in native code)"
+
+    return f"a cell ran longer than its timeout ({error})"

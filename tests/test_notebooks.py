@@ -127,3 +127,19 @@ def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsy
     assert "[1/1] broken.ipynb   cell 1/2 done" in printed
     assert "[1/1] broken.ipynb FAILED: ValueError: no data file here" in printed
     assert (tmp_path / "reports" / "broken.ipynb").is_file()
+
+
+def test_a_dead_kernel_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
+    from src import notebooks
+
+    dying = nbformat.v4.new_notebook()
+    dying.cells = [nbformat.v4.new_code_cell("import os\nos._exit(1)")]
+    nbformat.write(dying, tmp_path / "dies.ipynb")
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+
+    finished = notebooks.run_all(["dies"], tmp_path / "reports")
+
+    printed = capsys.readouterr().out
+    assert finished is False
+    assert "[1/1] dies.ipynb FAILED: the kernel died" in printed
+    assert (tmp_path / "reports" / "dies.ipynb").is_file()

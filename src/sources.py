@@ -23,11 +23,14 @@ def data_file(config: Config) -> Path:
     """The N-CMAPSS file to read, generating the default stand-in when needed.
 
     Raises:
-        DataFileError: If a non-default `filename` does not exist.
+        DataFileError: If `filename` is a folder, or a non-default one does not
+            exist.
     """
     path = config.path("filename")
     if path.is_file():
         return path
+    if path.exists():
+        raise DataFileError(f"data file {path} is not a file; expected an .h5 file")
     if config.filename != DEFAULT_FILENAME:
         raise DataFileError(f"data file {path} does not exist. {OBTAIN_HINT}")
     generated = ROOT / GENERATED_FILENAME

@@ -31,6 +31,13 @@ def test_missing_custom_file_is_not_replaced_by_generated_data(tmp_path):
         sources.data_file(config)
 
 
+def test_a_folder_as_data_file_is_named_as_not_a_file(tmp_path):
+    config = get_config(environ={"FILENAME": str(tmp_path)})
+
+    with pytest.raises(DataFileError, match=f"{tmp_path} is not a file"):
+        sources.data_file(config)
+
+
 def test_absent_default_file_is_generated_once_and_said(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(sources, "ROOT", tmp_path)
     monkeypatch.setattr(config_module, "ROOT", tmp_path)  # default FILENAME absent

@@ -100,7 +100,14 @@ CNN_VALIDATION_EVIDENCE = (
     # Tried after the benchmark's test figures were known; neither adopted.
     ("temporal", "tanh", 256, 1e-3, 60, 0, 12.91, 24),  # within epoch-to-epoch noise
     ("temporal", "tanh", 512, 5e-4, 64, 0, 13.31, 58),  # stopped at epoch 64 of 80
+    # The chosen settings with seeds 1 and 2 (same validation units as seed 0).
+    ("temporal", "tanh", 512, 1e-3, 60, 0, 12.97, 45),
+    ("temporal", "tanh", 512, 1e-3, 60, 0, 12.59, 46),
 )
+# Averaging the predictions of the seed 0, 1 and 2 models above: FD001 validation
+# RMSE 12.59 against 12.87 for the members' mean. Not adopted: three times the
+# training for about 0.3, where Li et al.'s 12.6 is 1.9 away on the test units.
+ENSEMBLE_VALIDATION_NOTE = "3 seeds: 12.59 vs members' mean 12.87 (FD001 val)"
 # Exploratory FD001 runs (LSTM, 2 layers): best validation RMSE and its epoch.
 LSTM_EVIDENCE_COLUMNS = (
     "hidden_size",
@@ -262,6 +269,7 @@ def _load_previous(threads: int) -> dict[str, Any]:
             dict(zip(CNN_EVIDENCE_COLUMNS, row, strict=True))
             for row in CNN_VALIDATION_EVIDENCE
         ],
+        "cnn_ensemble_validation": ENSEMBLE_VALIDATION_NOTE,
         "lstm_validation_evidence": [
             dict(zip(LSTM_EVIDENCE_COLUMNS, row, strict=True))
             for row in LSTM_VALIDATION_EVIDENCE

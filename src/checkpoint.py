@@ -256,30 +256,16 @@ def _architecture_differences(
     if saved_name != model_name:
         return [f"architecture: checkpoint {saved_name!r}, run {model_name!r}"]
     # Arguments only one side has belong to another design (say, the window size
-    # of the temporal CNN); the argument that chose the design is reported.
-    names = sorted(set(saved_args) & set(model_args))
-
-    return [
-        f"{model_name} argument {name}: checkpoint {saved_args[name]!r}, "
-        f"run {model_args[name]!r}"
-        for name in names
-        if saved_args[name] != model_args[name]
-    ] + _one_sided_arguments(model_name, saved_args, model_args)
-
-
-def _one_sided_arguments(
-    model_name: str, saved_args: dict[str, Any], model_args: dict[str, Any]
-) -> list[str]:
-    """Arguments only one side has, when no shared argument explains them."""
-    shared = set(saved_args) & set(model_args)
-    if any(saved_args[name] != model_args[name] for name in shared):
-        return []
-    only = sorted(set(saved_args) ^ set(model_args))
+    # of the temporal CNN) when a shared argument, the one that chose the design,
+    # differs; only then are they left out.
+    shared = sorted(set(saved_args) & set(model_args))
+    differing = [name for name in shared if saved_args[name] != model_args[name]]
+    names = differing or sorted(set(saved_args) ^ set(model_args))
 
     return [
         f"{model_name} argument {name}: checkpoint {saved_args.get(name, 'absent')!r}"
         f", run {model_args.get(name, 'absent')!r}"
-        for name in only
+        for name in names
     ]
 
 

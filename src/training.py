@@ -192,15 +192,18 @@ def label_statistics(splits) -> dict[str, float]:
 
 def cnn_design_args(splits, config) -> dict[str, Any]:
     """`build_cnn` arguments of the configured design (custom layers)."""
-    if config.cnn_arch == "original":
-        return {"native": False, "arch": "original", "activation": "leaky_relu"}
-
-    return {
+    args = {
         "native": False,
         "arch": config.cnn_arch,
+        "activation": config.cnn_activation,
+    }
+    if config.cnn_arch == "original":
+        return args  # any window size: global average pooling removes it
+
+    return {
+        **args,
         "window_length": splits.train.win_len,
         "n_features": splits.train.n_features,
-        "activation": config.cnn_activation,
     }
 
 

@@ -109,18 +109,24 @@ def test_notebooks_write_results_and_figures(executed):
     assert (folder / "models" / "N-CMAPSS_smoke" / "cnn.pt").is_file()
 
 
-def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
+def _run_broken_notebook(tmp_path, monkeypatch, name: str, sources: list[str]):
+    """Runs a notebook of these cells through run_all; True if it finished."""
     from src import notebooks
 
-    failing = nbformat.v4.new_notebook()
-    failing.cells = [
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_code_cell("raise ValueError('no data file here')"),
-    ]
-    nbformat.write(failing, tmp_path / "broken.ipynb")
+    broken = nbformat.v4.new_notebook()
+    broken.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(broken, tmp_path / f"{name}.ipynb")
     monkeypatch.setattr(notebooks, "ROOT", tmp_path)
 
-    finished = notebooks.run_all(["broken"], tmp_path / "reports")
+    finished = notebooks.run_all([name], tmp_path / "reports")
+
+    return finished
+
+
+def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
+    sources = ["x = 1", "raise ValueError('no data file here')"]
+
+    finished = _run_broken_notebook(tmp_path, monkeypatch, "broken", sources)
 
     printed = capsys.readouterr().out
     assert finished is False
@@ -130,14 +136,9 @@ def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsy
 
 
 def test_a_dead_kernel_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
-    from src import notebooks
+    sources = ["import os\nos._exit(1)"]
 
-    dying = nbformat.v4.new_notebook()
-    dying.cells = [nbformat.v4.new_code_cell("import os\nos._exit(1)")]
-    nbformat.write(dying, tmp_path / "dies.ipynb")
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-
-    finished = notebooks.run_all(["dies"], tmp_path / "reports")
+    finished = _run_broken_notebook(tmp_path, monkeypatch, "dies", sources)
 
     printed = capsys.readouterr().out
     assert finished is False

@@ -88,6 +88,43 @@ def test_conv_gradcheck_with_taps_that_only_see_padding(
     assert gradcheck(conv, (x, weight, b))
 
 
+@pytest.mark.parametrize(
+    ("kernel", "padding"),
+    [((5, 1), (2, 0)), ((3, 1), (2, 0)), ((3, 2), (0, 1)), ((1, 1), 0)],
+)
+def test_conv_gradcheck_of_the_input_gradient_as_a_correlation(kernel, padding):
+    # stride 1 with padding up to kernel - 1 takes the full-correlation path
+    torch.manual_seed(0)
+    x = _double(2, 3, 7, 4)
+    weight = _double(2, 3, *kernel)
+    b = _double(2)
+
+    def conv(x, weight, b):
+        return Conv2dFunction.apply(x, weight, b, 1, padding)
+
+    assert gradcheck(conv, (x, weight, b))
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "scatters"),
+    [(1, (4, 0), False), (1, (1, 0), False), (2, (4, 0), True), (1, (9, 0), True)],
+)
+def test_input_gradient_scatters_only_where_the_correlation_does_not_hold(
+    monkeypatch, stride, padding, scatters
+):
+    calls = []
+    scatter = layers._col2im_add
+    monkeypatch.setattr(
+        layers, "_col2im_add", lambda *args: calls.append(1) or scatter(*args)
+    )
+    x = torch.randn(2, 3, 12, 4, requires_grad=True)
+    weight = torch.randn(2, 3, 9, 1)
+
+    Conv2dFunction.apply(x, weight, None, stride, padding).sum().backward()
+
+    assert bool(calls) == scatters
+
+
 def test_conv_gradcheck_across_uneven_batch_chunks(monkeypatch):
     torch.manual_seed(0)
     x = _double(5, 2, 4, 3)
@@ -157,9 +194,24 @@ def test_flatten_gradcheck(dims):
     [(256, 1, 1, 1), (32, 64, 1, 1), (32, 64, (2, 1), (0, 2))],
 )
 def test_conv_matches_torch(batch, in_channels, stride, padding):
+    _check_conv_against_torch(batch, in_channels, 64, (10, 32), 3, stride, padding)
+
+
+@pytest.mark.parametrize(("in_channels", "out_channels"), [(1, 10), (10, 10), (10, 1)])
+def test_temporal_conv_matches_torch(in_channels, out_channels):
+    # the temporal CNN's 9x1 kernels over 30-cycle windows of 14 sensors
+    size, kernel, padding = (30, 14), (9, 1), (4, 0)
+    _check_conv_against_torch(512, in_channels, out_channels, size, kernel, 1, padding)
+
+
+def _check_conv_against_torch(
+    batch, in_channels, out_channels, size, kernel, stride, padding
+) -> None:
     torch.manual_seed(0)
-    x = torch.randn(batch, in_channels, 10, 32, requires_grad=True)
-    conv = CustomConv2d(in_channels, 64, 3, stride=stride, padding=padding)
+    x = torch.randn(batch, in_channels, *size, requires_grad=True)
+    conv = CustomConv2d(
+        in_channels, out_channels, kernel, stride=stride, padding=padding
+    )
     inputs = (x, conv.weight, conv.bias)
 
     out = conv(x)

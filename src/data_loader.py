@@ -461,6 +461,36 @@ def split_units(
     return train, [u for u in dev if u in chosen], data.unit_ids("test")
 
 
+def unit_folds(units: Sequence[int], n_folds: int, seed: int = 0) -> list[list[int]]:
+    """Partition engine units into `n_folds` validation folds for cross-validation.
+
+    Every unit lands in exactly one fold; fold sizes differ by at most one unit.
+
+    Args:
+        units: Dev unit ids to partition.
+        n_folds: Number of folds, from 2 to the number of units.
+        seed: Seed of the shuffle that assigns units to folds.
+
+    Returns:
+        One list of unit ids per fold, each in the order of `units`.
+
+    Raises:
+        ValueError: For repeated unit ids, or an `n_folds` outside 2..len(units).
+    """
+    units = list(units)
+    if len(set(units)) != len(units):
+        raise ValueError(f"unit ids must be distinct to be split into folds: {units}")
+    is_int = isinstance(n_folds, int | np.integer) and not isinstance(n_folds, bool)
+    if not is_int or not 2 <= n_folds <= len(units):
+        raise ValueError(
+            f"n_folds must be an int from 2 to the {len(units)} units, got {n_folds!r}"
+        )
+    shuffled = np.random.default_rng(seed).permutation(len(units))
+    fold_of = {units[index]: rank % n_folds for rank, index in enumerate(shuffled)}
+
+    return [[unit for unit in units if fold_of[unit] == k] for k in range(n_folds)]
+
+
 def _draw_units(units: list[int], fraction: float, seed: int) -> set[int]:
     if fraction <= 0 or len(units) < 2:
         return set()

@@ -82,3 +82,11 @@ def write_ncmapss(path: Path, units: dict = TINY_UNITS, drop=(), mutate=None) ->
 @pytest.fixture
 def tiny_file(tmp_path: Path) -> Path:
     return write_ncmapss(tmp_path / "N-CMAPSS_tiny.h5")
+
+
+@pytest.fixture
+def real_dir() -> Path:
+    if not (CMAPSS_DIR / "SHA256SUMS").is_file():
+        pytest.skip(f"real C-MAPSS files are absent from {CMAPSS_DIR}")
+
+    return CMAPSS_DIR

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CMAPSS_DIR
 
 from src.cmapss import (
     CMAPSS_PROTOCOL,
@@ -414,14 +413,6 @@ REAL_FACTS = {
         "shortest_test": (52, 38),
     },
 }
-
-
-@pytest.fixture
-def real_dir() -> Path:
-    if not (CMAPSS_DIR / "SHA256SUMS").is_file():
-        pytest.skip(f"real C-MAPSS files are absent from {CMAPSS_DIR}")
-
-    return CMAPSS_DIR
 
 
 @pytest.mark.realdata

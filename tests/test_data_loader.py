@@ -19,6 +19,7 @@ from src.data_loader import (
     load_data,
     normalize_data,
     split_units,
+    unit_folds,
 )
 from src.windows import WindowDataset
 
@@ -300,6 +301,29 @@ def test_split_is_by_unit_and_validation_units_are_checked(tiny_file):
     assert drawn == split_units(data, val_fraction=0.34, seed=3)
     with pytest.raises(ValueError, match=r"unit\(s\) \[11\].*available: \[2, 5, 10\]"):
         split_units(data, val_units=[11])
+
+
+def test_folds_partition_the_units_reproducibly():
+    units = [3, 7, 8, 12, 20, 21, 30]
+
+    folds = unit_folds(units, n_folds=3, seed=5)
+
+    assert sorted(unit for fold in folds for unit in fold) == sorted(units)
+    assert sorted(len(fold) for fold in folds) == [2, 2, 3]
+    assert all(fold == sorted(fold, key=units.index) for fold in folds)
+    assert folds == unit_folds(units, n_folds=3, seed=5)
+    assert folds != unit_folds(units, n_folds=3, seed=6)
+
+
+@pytest.mark.parametrize("n_folds", [1, 4, True, 2.0])
+def test_fold_count_outside_two_to_the_unit_count_is_refused(n_folds):
+    with pytest.raises(ValueError, match=f"from 2 to the 3 units, got {n_folds!r}"):
+        unit_folds([1, 2, 3], n_folds=n_folds)
+
+
+def test_repeated_units_cannot_be_split_into_folds():
+    with pytest.raises(ValueError, match=r"distinct.*\[1, 2, 2\]"):
+        unit_folds([1, 2, 2], n_folds=2)
 
 
 def test_create_sets_uses_config_and_keeps_units_apart(tiny_file):

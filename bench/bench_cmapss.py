@@ -20,9 +20,12 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +33,12 @@ if str(ROOT) not in sys.path:  # also runnable as `python bench/bench_cmapss.py`
     sys.path.insert(0, str(ROOT))
 
 from config import Config, get_config  # noqa: E402
-from src.compare import versions  # noqa: E402
+from src import compare  # noqa: E402
+from src.data_loader import unit_folds  # noqa: E402
 from src.experiment import ModelRun, run_model  # noqa: E402
+from src.metrics import rmse  # noqa: E402
+from src.sources import load_configured_data  # noqa: E402
+from src.training import predict  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results" / "cmapss.json"
 RUNS_DIR = ROOT / "bench" / "results" / "cmapss"
@@ -60,8 +67,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "lstm_dropout": 0.3,
     },
 }
+# Cross-validation: the training units are split into FOLDS folds (drawn with SEED);
+# member k of an ensemble validates on fold k, trains on the others with seed
+# SEED + k, and keeps its epoch of lowest RMSE on its own fold. The ensemble answers
+# with the mean of its members' predictions; its training minutes are the members'
+# sum, held against the time limit.
+FOLDS = 5
+MEMBERS = {"cnn": 5, "lstm": 5}
 COMMON_SETTINGS: dict[str, Any] = {
-    "val_fraction": 0.2,
     "select_best": True,
     "seed": SEED,
     "autosave_every": 50,
@@ -152,11 +165,11 @@ def main() -> None:
 
     for subset in arguments.subsets:
         for model_name in arguments.models:
-            config = benchmark_config(
+            configs = member_configs(
                 subset, model_name, arguments.data_dir, not arguments.retrain
             )
-            figures["runs"].setdefault(subset, {})[model_name] = _run_one(
-                model_name, config
+            figures["runs"].setdefault(subset, {})[model_name] = _run_members(
+                model_name, configs
             )
             _write(figures)
 
@@ -179,10 +192,41 @@ def _parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def benchmark_config(
+def member_configs(
     subset: str, model_name: str, data_dir: Path | None, load_model: bool = True
+) -> list[Config]:
+    """The configs of an ensemble's members: member k validates on fold k.
+
+    Args:
+        subset: "FD001" or "FD003".
+        model_name: "cnn" or "lstm".
+        data_dir: Folder of the C-MAPSS files, or None for `Config.cmapss_dir`.
+        load_model: Reuse finished checkpoints and resume partial ones.
+
+    Returns:
+        MEMBERS[model_name] configs, in member order.
+    """
+    first = benchmark_config(subset, model_name, data_dir, load_model)
+    units = load_configured_data(first).unit_ids("dev")
+    folds = unit_folds(units, FOLDS, SEED)
+
+    return [
+        benchmark_config(
+            subset, model_name, data_dir, load_model, member, folds[member]
+        )
+        for member in range(MEMBERS[model_name])
+    ]
+
+
+def benchmark_config(
+    subset: str,
+    model_name: str,
+    data_dir: Path | None,
+    load_model: bool = True,
+    member: int = 0,
+    val_units: Sequence[int] = (),
 ) -> Config:
-    """The resolved config of one benchmark run; the environment is not read.
+    """The resolved config of one ensemble member; the environment is not read.
 
     Args:
         subset: "FD001" or "FD003".
@@ -190,40 +234,121 @@ def benchmark_config(
         data_dir: Folder of the C-MAPSS files (relative to the working directory),
             or None for `Config.cmapss_dir`.
         load_model: Reuse a finished checkpoint and resume a partial one.
+        member: Index of the member; its seed is SEED + member.
+        val_units: The member's validation fold (see `member_configs`).
 
     Returns:
-        The config, with checkpoints and results under bench/results/cmapss/.
+        The config, with this member's checkpoint and results under
+        bench/results/cmapss/.
     """
     paths = {
-        "checkpoint_path": str(RUNS_DIR / "models" / "{dataset}" / "{model}.pt"),
-        "results_dir": str(RUNS_DIR / "results"),
+        "checkpoint_path": str(
+            RUNS_DIR / "models" / "{dataset}" / f"{{model}}_member{member}.pt"
+        ),
+        "results_dir": str(RUNS_DIR / "results" / f"member{member}"),
         "reports_dir": str(RUNS_DIR / "reports"),
     }
     if data_dir is not None:
         paths["cmapss_dir"] = str(data_dir.resolve())
+    member_settings = {"seed": SEED + member, "val_units": tuple(val_units)}
 
     return get_config(
         environ={},
         dataset=f"cmapss:{subset}",
         load_model=load_model,
-        **COMMON_SETTINGS,
-        **SETTINGS[model_name],
+        **{**COMMON_SETTINGS, **SETTINGS[model_name], **member_settings},
         **paths,
     )
 
 
-def _run_one(model_name: str, config: Config) -> dict[str, Any]:
-    """Train (or resume, or load) one model and return its benchmark record."""
-    print(f"== {config.dataset} {model_name}", flush=True)
-    started = time.perf_counter()
-    run = run_model(model_name, config, progress=sys.stderr.isatty())
-    wall_minutes = (time.perf_counter() - started) / 60
+def _run_members(model_name: str, configs: list[Config]) -> dict[str, Any]:
+    """Train (or resume, or load) each member; score their mean prediction."""
+    members, test_frames, val_frames = [], [], []
+    for member, config in enumerate(configs):
+        print(f"== {config.dataset} {model_name} member {member}", flush=True)
+        started = time.perf_counter()
+        run = run_model(model_name, config, progress=sys.stderr.isatty())
+        members.append(run_record(run, (time.perf_counter() - started) / 60))
+        test_frames.append(run.frame)
+        val_predictions = predict(run.model, run.splits.val, config.batch_size)
+        val_frames.append(compare.predictions_frame(run.splits.val, val_predictions))
 
-    return run_record(run, wall_minutes)
+    return ensemble_record(members, test_frames, val_frames)
+
+
+def ensemble_record(
+    members: list[dict[str, Any]],
+    test_frames: list[pd.DataFrame],
+    val_frames: list[pd.DataFrame],
+) -> dict[str, Any]:
+    """Test figures of the members' mean prediction, and their validation figure.
+
+    Args:
+        members: `run_record` of each member.
+        test_frames: Each member's test predictions (`predictions_frame`), all on
+            the same test windows.
+        val_frames: Each member's predictions on its own validation fold.
+
+    Returns:
+        Test RMSE and summed NASA score of the mean prediction; `validation_rmse`
+        over every member's fold pooled (each window predicted by the member that
+        did not train on it); training minutes summed over members; the common
+        config; and the members' records.
+
+    Raises:
+        ValueError: If the members were scored on different test windows, or two
+            members validated on the same unit.
+    """
+    _check_same_windows(test_frames)
+    pooled_val = pd.concat(val_frames, ignore_index=True)
+    _check_disjoint_folds(val_frames)
+    mean_frame = test_frames[0].copy()
+    mean_frame["y_pred"] = np.mean([frame.y_pred for frame in test_frames], axis=0)
+    window = compare.evaluate(mean_frame)["window"]
+    train_minutes = sum(member["train_minutes"] for member in members)
+
+    return {
+        "rmse": window["rmse"],
+        "nasa_score_sum": window["nasa_score_sum"],
+        "test_units": len(mean_frame),
+        "members": len(members),
+        "validation_rmse": rmse(pooled_val.y_true, pooled_val.y_pred),
+        "validation_units": int(pooled_val.unit.nunique()),
+        "train_minutes": train_minutes,
+        "within_time_limit": train_minutes <= TIME_LIMIT_MINUTES,
+        "wall_minutes_this_call": sum(m["wall_minutes_this_call"] for m in members),
+        "config": {**members[0]["config"], "seed": None, "val_units": None},
+        "member_records": [
+            {key: value for key, value in member.items() if key != "config"}
+            for member in members
+        ],
+    }
+
+
+def _check_same_windows(frames: list[pd.DataFrame]) -> None:
+    windows = frames[0][["unit", "row"]]
+    for member, frame in enumerate(frames[1:], start=1):
+        if not frame[["unit", "row"]].equals(windows):
+            raise ValueError(
+                f"members 0 and {member} were scored on different test windows; "
+                "expected the same last window of every test unit"
+            )
+
+
+def _check_disjoint_folds(frames: list[pd.DataFrame]) -> None:
+    seen: dict[int, int] = {}
+    for member, frame in enumerate(frames):
+        for unit in frame.unit.unique().tolist():
+            if unit in seen:
+                raise ValueError(
+                    f"unit {unit} is in the validation folds of members {seen[unit]} "
+                    f"and {member}; expected disjoint folds"
+                )
+            seen[unit] = member
 
 
 def run_record(run: ModelRun, wall_minutes: float) -> dict[str, Any]:
-    """Test figures, selection evidence and cost of one finished run.
+    """Test figures, selection evidence and cost of one member's finished run.
 
     Args:
         run: What `run_model` returned.
@@ -242,12 +367,12 @@ def run_record(run: ModelRun, wall_minutes: float) -> dict[str, Any]:
         "rmse": window["rmse"],
         "nasa_score_sum": window["nasa_score_sum"],
         "test_units": len(run.frame),
+        "seed": run.config.seed,
         "selected_epoch": selected,
         "epochs_run": history.epochs,
         "selection_val_rmse": history.val_rmse[selected - 1] if selected else None,
         "val_rmse_per_epoch": history.val_rmse,
         "train_minutes": train_minutes,
-        "within_time_limit": train_minutes <= TIME_LIMIT_MINUTES,
         "wall_minutes_this_call": wall_minutes,
         "parameters": run.report["parameters"],
         "val_units": run.splits.val_units,
@@ -279,7 +404,7 @@ def _load_previous(threads: int) -> dict[str, Any]:
         "time_limit_minutes": TIME_LIMIT_MINUTES,
         "cpu_threads": threads,
         "load_average_at_start": os.getloadavg()[0],
-        "versions": versions(),
+        "versions": compare.versions(),
     }
 
 
@@ -294,15 +419,15 @@ def markdown_table(runs: dict[str, dict[str, dict[str, Any]]]) -> str:
     """Our figures beside the published ones, one row per (subset, model).
 
     Args:
-        runs: subset -> model -> record from `run_record`.
+        runs: subset -> model -> record from `ensemble_record`.
 
     Returns:
         A markdown table, then one verdict line per row.
     """
     header = (
         "| subset | model | RMSE | NASA score | published | published RMSE | "
-        "published score | train min | selected epoch (val RMSE) |\n"
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- |"
+        "published score | members | train min | validation RMSE |\n"
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
     )
     rows, verdicts = [], []
     for subset, models in sorted(runs.items()):
@@ -317,7 +442,6 @@ def markdown_table(runs: dict[str, dict[str, dict[str, Any]]]) -> str:
 def _table_row(subset: str, model_name: str, record: dict[str, Any]) -> str:
     published = PUBLISHED[model_name]
     theirs = published[subset]
-    selection = f"{record['selected_epoch']} ({record['selection_val_rmse']:.2f})"
     cells = [
         subset,
         model_name,
@@ -326,8 +450,9 @@ def _table_row(subset: str, model_name: str, record: dict[str, Any]) -> str:
         published["source"],
         f"{theirs['rmse']:.2f}",
         f"{theirs['nasa_score_sum']:.1f}",
+        str(record["members"]),
         f"{record['train_minutes']:.1f}",
-        selection,
+        f"{record['validation_rmse']:.2f}",
     ]
 
     return "| " + " | ".join(cells) + " |"

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 from bench import bench_cmapss
+
+MEMBER_FIELDS = {"seed", "val_units", "checkpoint_path", "results_dir"}
 
 
 def _record(rmse: float, score: float) -> dict:
     return {
         "rmse": rmse,
         "nasa_score_sum": score,
+        "members": 3,
         "train_minutes": 12.34,
-        "selected_epoch": 7,
-        "selection_val_rmse": 13.456,
+        "validation_rmse": 13.456,
     }
 
 
@@ -29,6 +35,7 @@ def test_config_keeps_checkpoints_and_results_under_bench(tmp_path: Path) -> Non
     assert config.cmapss_dir == str(tmp_path.resolve())
     assert (config.win_len, config.rul_cap) == (30, 125.0)
     assert config.load_model and config.select_best and config.seed == 0
+    assert config.val_units == ()
 
 
 def test_config_ignores_the_environment(monkeypatch, tmp_path: Path) -> None:
@@ -49,7 +56,7 @@ def test_table_puts_ours_beside_published() -> None:
     lines = table.splitlines()
     assert lines[2] == (
         "| FD001 | cnn | 11.90 | 250.0 | Li et al. 2018 (CNN) | 12.61 | 273.7 | "
-        "12.3 | 7 (13.46) |"
+        "3 | 12.3 | 13.46 |"
     )
     assert "Zheng et al. 2017 (LSTM) | 16.14 | 338.0" in lines[3]
     assert "10.9-11.0" in lines[-1]
@@ -63,3 +70,80 @@ def test_verdict_states_the_margins_both_ways() -> None:
     assert "score 250.0 vs 284.1 (better); aim RMSE 11.5 reached" in better
     assert "RMSE 16.50 vs 16.14 (worse by 0.36)" in worse
     assert "(worse); aim RMSE 13.0 missed by 3.50" in worse
+
+
+def _frame(units: list[int], y_true: list[float], y_pred: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit": units,
+            "row": [29] * len(units),
+            "cycle": [30] * len(units),
+            "y_true": y_true,
+            "y_pred": y_pred,
+        }
+    )
+
+
+def _member_record(config: dict) -> dict:
+    return {"train_minutes": 12.34, "wall_minutes_this_call": 1.0, "config": config}
+
+
+def test_ensemble_scores_the_mean_prediction_and_pools_the_folds() -> None:
+    tests = [
+        _frame([1001, 1002], [10.0, 50.0], [14.0, 40.0]),
+        _frame([1001, 1002], [10.0, 50.0], [10.0, 44.0]),
+    ]
+    folds = [_frame([1], [20.0], [23.0]), _frame([2, 3], [5.0, 9.0], [5.0, 5.0])]
+    members = [_member_record({"seed": 0}), _member_record({"seed": 1})]
+
+    record = bench_cmapss.ensemble_record(members, tests, folds)
+
+    # mean predictions 12 and 42 against truths 10 and 50: errors +2 and -8
+    assert record["rmse"] == pytest.approx(math.sqrt((4 + 64) / 2))
+    assert record["nasa_score_sum"] == pytest.approx(
+        math.exp(2 / 10) - 1 + math.exp(8 / 13) - 1
+    )
+    # pooled folds: errors +3, 0, -4 over three validation units
+    assert record["validation_rmse"] == pytest.approx(math.sqrt(25 / 3))
+    assert record["validation_units"] == 3
+    assert record["train_minutes"] == pytest.approx(2 * 12.34)
+    assert record["members"] == 2 and record["config"]["seed"] is None
+    assert all("config" not in member for member in record["member_records"])
+
+
+def test_ensemble_refuses_members_scored_on_other_windows() -> None:
+    tests = [_frame([1001, 1002], [1.0, 2.0], [1.0, 2.0])] * 2
+    tests[1] = tests[1].assign(row=[29, 31])
+    folds = [_frame([1], [1.0], [1.0]), _frame([2], [1.0], [1.0])]
+
+    with pytest.raises(ValueError, match="members 0 and 1 .* different test windows"):
+        bench_cmapss.ensemble_record([_member_record({})] * 2, tests, folds)
+
+
+def test_ensemble_refuses_a_unit_in_two_folds() -> None:
+    tests = [_frame([1001], [1.0], [1.0])] * 3
+    folds = [_frame([1], [1.0], [1.0]), _frame([2], [1.0], [1.0])]
+    folds.append(_frame([4, 2], [1.0, 1.0], [1.0, 1.0]))
+
+    with pytest.raises(ValueError, match="unit 2 .* members 1 and 2; expected disj"):
+        bench_cmapss.ensemble_record([_member_record({})] * 3, tests, folds)
+
+
+@pytest.mark.realdata
+def test_members_validate_on_disjoint_folds_and_differ_in_seed(real_dir) -> None:
+    configs = bench_cmapss.member_configs("FD001", "cnn", real_dir)
+
+    folds = [set(config.val_units) for config in configs]
+    assert len(configs) == bench_cmapss.MEMBERS["cnn"]
+    assert all(len(fold) == 100 // bench_cmapss.FOLDS for fold in folds)
+    assert all(a.isdisjoint(b) for i, a in enumerate(folds) for b in folds[i + 1 :])
+    assert [c.seed for c in configs] == [
+        bench_cmapss.SEED + k for k in range(len(configs))
+    ]
+    assert len({config.checkpoint_file("cnn") for config in configs}) == len(configs)
+    assert len({config.path("results_dir") for config in configs}) == len(configs)
+    common = [
+        {k: v for k, v in config.to_dict().items() if k not in MEMBER_FIELDS}
+        for config in configs
+    ]
+    assert all(fields == common[0] for fields in common)

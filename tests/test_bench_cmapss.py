@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -147,3 +148,72 @@ def test_members_validate_on_disjoint_folds_and_differ_in_seed(real_dir) -> None
         for config in configs
     ]
     assert all(fields == common[0] for fields in common)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "jobs", "wall"),
+    [
+        ([5.0, 5.0, 5.0, 5.0, 5.0], 1, 25.0),
+        ([5.0, 5.0, 5.0, 5.0, 5.0], 2, 15.0),  # rounds of 2, 2 and 1
+        ([9.0, 1.0, 1.0, 1.0], 2, 9.0),  # the short ones share the second worker
+        ([4.0, 6.0], 8, 6.0),
+    ],
+)
+def test_wall_minutes_schedule_members_like_a_pool(minutes, jobs, wall) -> None:
+    assert bench_cmapss.ensemble_wall_minutes(minutes, jobs) == pytest.approx(wall)
+
+
+def test_ensemble_holds_its_wall_time_against_the_limit() -> None:
+    tests = [_frame([1001, 1002], [1.0, 2.0], [1.0, 3.0])] * 3
+    folds = [_frame([unit], [1.0], [1.0]) for unit in (1, 2, 3)]
+    members = [{**_member_record({}), "train_minutes": 12.0}] * 3
+
+    alone = bench_cmapss.ensemble_record(members, tests, folds, jobs=1)
+    paired = bench_cmapss.ensemble_record(members, tests, folds, jobs=2)
+
+    assert (alone["train_minutes"], alone["within_time_limit"]) == (36.0, False)
+    assert (paired["train_minutes"], paired["within_time_limit"]) == (24.0, True)
+    assert alone["train_minutes_summed"] == paired["train_minutes_summed"] == 36.0
+    assert paired["jobs"] == 2
+
+
+def _one_epoch_members(real_dir: Path, tmp_path: Path, members: int) -> list:
+    configs = bench_cmapss.member_configs("FD001", "lstm", real_dir, load_model=False)
+    return [
+        replace(
+            config,
+            epochs=1,
+            lstm_hidden_size=8,
+            checkpoint_path=str(tmp_path / f"member{k}" / "{model}.pt"),
+            results_dir=str(tmp_path / f"results{k}"),
+            reports_dir=str(tmp_path / "reports"),
+        )
+        for k, config in enumerate(configs[:members])
+    ]
+
+
+@pytest.mark.realdata
+def test_parallel_members_score_like_members_trained_in_turn(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=2)
+
+    parallel = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
+    in_turn = bench_cmapss._run_members("lstm", configs, jobs=1)  # loads them
+
+    assert all((tmp_path / f"member{k}" / "lstm.pt").is_file() for k in range(2))
+    assert parallel["members"] == 2 and parallel["jobs"] == 2
+    assert parallel["rmse"] == pytest.approx(in_turn["rmse"])
+    assert parallel["validation_rmse"] == pytest.approx(in_turn["validation_rmse"])
+    assert parallel["train_minutes"] == pytest.approx(
+        max(m["train_minutes"] for m in parallel["member_records"])
+    )
+
+
+@pytest.mark.realdata
+def test_a_failing_member_stops_the_parallel_run(real_dir, tmp_path: Path) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=2)
+    configs[1] = replace(configs[1], cmapss_dir=str(tmp_path / "nowhere"))
+
+    with pytest.raises(Exception, match="nowhere"):
+        bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)

@@ -2,12 +2,16 @@
 
 Run from the repo root (nice it on a shared machine):
     .venv/bin/python -m bench.bench_cmapss --data-dir ../shared/data/cmapss \
-        [--subsets FD001 FD003] [--models cnn lstm] [--retrain] [--threads 2]
-Trains each model with seed 0 and the settings in `SETTINGS` (chosen on FD001
-validation units only, never on a test file), scores the last window of each test
-unit against the RUL file and writes bench/results/cmapss.json; checkpoints and
-per-run results go to bench/results/cmapss/, reused or resumed unless --retrain.
-Cost on one CPU core: about 4 minutes per LSTM, 10-13 s per CNN epoch (60 epochs).
+        [--subsets FD001 FD003] [--models cnn lstm] [--retrain] \
+        [--jobs 2 --threads 1]
+Each model is an ensemble of MEMBERS members: member k validates on fold k of the
+training units (FOLDS folds, by unit) and trains on the rest with seed SEED + k and
+the settings in `SETTINGS` (chosen on FD001 validation units, never on a test
+file). The members' mean prediction on the last window of each test unit is scored
+against the RUL file; figures go to bench/results/cmapss.json, checkpoints and
+per-member results to bench/results/cmapss/, reused or resumed unless --retrain.
+Cost per member on one core: about 10 minutes for a CNN (60 epochs), 4 for an LSTM;
+--jobs 2 --threads 1 trains two members at once on a 2-core machine.
 Separate processes (say, one per subset) each rewrite cmapss.json: run the full
 command once afterwards, which loads the finished checkpoints, to collect all rows.
 """

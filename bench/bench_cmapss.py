@@ -191,7 +191,7 @@ def main() -> None:
     print(f"\nwritten to {RESULTS_PATH}")
 
 
-def _parse_arguments() -> argparse.Namespace:
+def _parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--data-dir", type=Path, help="folder of the C-MAPSS text files"
@@ -202,17 +202,28 @@ def _parse_arguments() -> argparse.Namespace:
         "--retrain", action="store_true", help="ignore finished checkpoints"
     )
     parser.add_argument(
-        "--threads", type=int, default=2, help="torch CPU threads per process"
+        "--threads", type=_positive_int, default=2, help="torch threads per process"
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_positive_int,
         default=1,
         help="members trained at once, each in its own process (try --jobs 2 "
         "--threads 1 on two cores)",
     )
 
-    return parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+
+    return value
 
 
 def member_configs(

@@ -217,3 +217,18 @@ def test_a_failing_member_stops_the_parallel_run(real_dir, tmp_path: Path) -> No
 
     with pytest.raises(Exception, match="nowhere"):
         bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
+
+
+@pytest.mark.parametrize("flag", ["--jobs", "--threads"])
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_jobs_and_threads_must_be_positive(flag, value, capsys) -> None:
+    with pytest.raises(SystemExit):
+        bench_cmapss._parse_arguments([flag, value])
+
+    assert f"expected an integer >= 1, got '{value}'" in capsys.readouterr().err
+
+
+def test_jobs_and_threads_parse() -> None:
+    arguments = bench_cmapss._parse_arguments(["--jobs", "2", "--threads", "1"])
+
+    assert (arguments.jobs, arguments.threads) == (2, 1)

@@ -328,8 +328,13 @@ def _train_in_parallel(
             pool.submit(_train_member, model_name, config, member, threads)
             for member, config in enumerate(configs)
         ]
-        for task in tasks:
-            task.result()  # re-raises a member's failure here
+        try:
+            for task in tasks:
+                task.result()  # re-raises a member's failure here
+        except BaseException:
+            for task in tasks:
+                task.cancel()  # members not started yet; running ones finish
+            raise
 
 
 def _train_member(model_name: str, config: Config, member: int, threads: int) -> None:

@@ -391,7 +391,8 @@ def _conv_grad_input_by_correlation(
 
     The flipped kernels with input and output channels swapped, run over the
     zero-padded output gradient: the same im2col product as forward, with no
-    scatter-add. Measured 3-4x faster than col2im for 9x1 kernels on 10 channels.
+    scatter-add. For 9x1 kernels on 10 channels (batch 512, 30x14) it took 10.3 ms
+    against col2im's 14.8 ms on two threads, 19.5 against 29.6 on one.
 
     Returns:
         dL/dx, NCHW-shaped and laid out channels-last in memory.

@@ -26,7 +26,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -182,8 +181,13 @@ def main() -> None:
             configs = member_configs(
                 subset, model_name, arguments.data_dir, not arguments.retrain
             )
-            figures["runs"].setdefault(subset, {})[model_name] = _run_members(
-                model_name, configs, arguments.jobs, arguments.threads
+            rows = figures["runs"].setdefault(subset, {})
+            rows[model_name] = _run_members(
+                model_name,
+                configs,
+                arguments.jobs,
+                arguments.threads,
+                previous=rows.get(model_name),
             )
             _write(figures)
 
@@ -296,17 +300,35 @@ def benchmark_config(
 
 
 def _run_members(
-    model_name: str, configs: list[Config], jobs: int = 1, threads: int = 1
+    model_name: str,
+    configs: list[Config],
+    jobs: int = 1,
+    threads: int = 1,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume, or load) each member; score their mean prediction.
 
     With jobs > 1, members train that many at a time in spawned processes of
     `threads` torch threads each; the finished checkpoints are then loaded here.
+
+    Args:
+        model_name: "cnn" or "lstm".
+        configs: One config per member (`member_configs`).
+        jobs: Members trained at once.
+        threads: Torch threads of each parallel member.
+        previous: This model's record from an earlier call, if any. When this call
+            trains nothing (every checkpoint was finished before), the wall time is
+            computed with the `jobs` recorded there, the arrangement the members
+            were trained in, not this call's.
+
+    Returns:
+        The `ensemble_record`, with the wall time of this call.
     """
+    call_started, clock = time.time(), time.perf_counter()
     if jobs > 1:
         _train_in_parallel(model_name, configs, jobs, threads)
         configs = [replace(config, load_model=True) for config in configs]
-    members, test_frames, val_frames = [], [], []
+    members, test_frames, val_frames, trained_here = [], [], [], []
     for member, config in enumerate(configs):
         print(f"== {config.dataset} {model_name} member {member}", flush=True)
         started = time.perf_counter()
@@ -315,32 +337,56 @@ def _run_members(
         test_frames.append(run.frame)
         val_predictions = predict(run.model, run.splits.val, config.batch_size)
         val_frames.append(compare.predictions_frame(run.splits.val, val_predictions))
+        written = Path(run.report["checkpoint"]).stat().st_mtime
+        trained_here.append(written >= call_started)
+    if not any(trained_here):
+        jobs = (previous or {}).get("jobs", 1)  # unknown: one at a time, the sum
+    record = ensemble_record(members, test_frames, val_frames, jobs)
 
-    return ensemble_record(members, test_frames, val_frames, jobs)
+    return {**record, "wall_minutes_this_call": (time.perf_counter() - clock) / 60}
 
 
 def _train_in_parallel(
     model_name: str, configs: list[Config], jobs: int, threads: int
 ) -> None:
+    """Trains the members `jobs` at a time, each in a fresh spawned process.
+
+    The first failure, or an interrupt, terminates every worker at once (their
+    autosaved checkpoints resume on the next call) and is raised here, naming the
+    member.
+    """
     context = multiprocessing.get_context("spawn")  # no torch state forked
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        tasks = [
-            pool.submit(_train_member, model_name, config, member, threads)
+    pool = context.Pool(jobs, maxtasksperchild=1)
+    try:
+        pending = {
+            member: pool.apply_async(
+                _train_member, (model_name, config, member, threads)
+            )
             for member, config in enumerate(configs)
-        ]
-        try:
-            for task in tasks:
-                task.result()  # re-raises a member's failure here
-        except BaseException:
-            for task in tasks:
-                task.cancel()  # members not started yet; running ones finish
-            raise
+        }
+        while pending:
+            for member, task in list(pending.items()):
+                if not task.ready():
+                    continue
+                del pending[member]
+                try:
+                    task.get()
+                except Exception as error:
+                    raise RuntimeError(
+                        f"{configs[member].dataset} {model_name} member {member} "
+                        f"failed: {error}"
+                    ) from error
+            time.sleep(0.5)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _train_member(model_name: str, config: Config, member: int, threads: int) -> None:
     """Worker: train one member to its checkpoint; its lines carry its name."""
     prefix = f"[{config.dataset} {model_name} member {member}] "
-    logging.basicConfig(level=logging.INFO, format=prefix + "%(message)s")
+    logging.basicConfig(level=logging.INFO, format=prefix + "%(message)s", force=True)
     torch.set_num_threads(threads)
     print(f"== {prefix}training", flush=True)
     run_model(model_name, config, progress=False)
@@ -383,9 +429,11 @@ def ensemble_record(
         members' records.
 
     Raises:
-        ValueError: If the members were scored on different test windows, or two
-            members validated on the same unit.
+        ValueError: If the members were scored on different test windows, two
+            members validated on the same unit, a member has no validation
+            windows, or the three lists differ in length or are empty.
     """
+    _check_one_per_member(members, test_frames, val_frames)
     _check_same_windows(test_frames)
     pooled_val = pd.concat(val_frames, ignore_index=True)
     _check_disjoint_folds(val_frames)
@@ -404,15 +452,31 @@ def ensemble_record(
         "validation_units": int(pooled_val.unit.nunique()),
         "train_minutes": wall_minutes,
         "train_minutes_summed": sum(member_minutes),
-        "jobs": jobs,
+        "jobs": min(jobs, len(members)),
         "within_time_limit": wall_minutes <= TIME_LIMIT_MINUTES,
-        "wall_minutes_this_call": sum(m["wall_minutes_this_call"] for m in members),
         "config": {**members[0]["config"], "seed": None, "val_units": None},
         "member_records": [
             {key: value for key, value in member.items() if key != "config"}
             for member in members
         ],
     }
+
+
+def _check_one_per_member(
+    members: list[dict[str, Any]],
+    test_frames: list[pd.DataFrame],
+    val_frames: list[pd.DataFrame],
+) -> None:
+    counts = (len(members), len(test_frames), len(val_frames))
+    if not counts[0] or len(set(counts)) != 1:
+        raise ValueError(
+            f"expected one record, test frame and validation frame per member, and "
+            f"at least one member; got {counts[0]} records, {counts[1]} test frames "
+            f"and {counts[2]} validation frames"
+        )
+    empty = [member for member, frame in enumerate(val_frames) if frame.empty]
+    if empty:
+        raise ValueError(f"members {empty} have no validation windows")
 
 
 def _check_same_windows(frames: list[pd.DataFrame]) -> None:

@@ -475,20 +475,34 @@ def unit_folds(units: Sequence[int], n_folds: int, seed: int = 0) -> list[list[i
         One list of unit ids per fold, each in the order of `units`.
 
     Raises:
-        ValueError: For repeated unit ids, or an `n_folds` outside 2..len(units).
+        ValueError: For unit ids that are not ints or repeat, an `n_folds` outside
+            2..len(units), or a seed that is not an int.
     """
-    units = list(units)
-    if len(set(units)) != len(units):
-        raise ValueError(f"unit ids must be distinct to be split into folds: {units}")
-    is_int = isinstance(n_folds, int | np.integer) and not isinstance(n_folds, bool)
-    if not is_int or not 2 <= n_folds <= len(units):
+    not_ints = [unit for unit in units if not _is_int(unit)]
+    if not_ints:
+        raise ValueError(f"unit ids must be ints, got {not_ints[:5]}")
+    units = [int(unit) for unit in units]  # numpy ints become plain (JSON) ints
+    repeated = sorted({unit for unit in units if units.count(unit) > 1})
+    if repeated:
+        raise ValueError(
+            f"unit ids must be distinct to be split into folds: {repeated}"
+        )
+    if not _is_int(n_folds) or not 2 <= n_folds <= len(units):
         raise ValueError(
             f"n_folds must be an int from 2 to the {len(units)} units, got {n_folds!r}"
+        )
+    if not _is_int(seed):
+        raise ValueError(
+            f"seed must be an int (folds must be reproducible), got {seed!r}"
         )
     shuffled = np.random.default_rng(seed).permutation(len(units))
     fold_of = {units[index]: rank % n_folds for rank, index in enumerate(shuffled)}
 
     return [[unit for unit in units if fold_of[unit] == k] for k in range(n_folds)]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _draw_units(units: list[int], fraction: float, seed: int) -> set[int]:

@@ -199,7 +199,8 @@ def test_parallel_members_score_like_members_trained_in_turn(
     configs = _one_epoch_members(real_dir, tmp_path, members=2)
 
     parallel = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
-    in_turn = bench_cmapss._run_members("lstm", configs, jobs=1)  # loads them
+    finished = [replace(config, load_model=True) for config in configs]
+    in_turn = bench_cmapss._run_members("lstm", finished, jobs=1)
 
     assert all((tmp_path / f"member{k}" / "lstm.pt").is_file() for k in range(2))
     assert parallel["members"] == 2 and parallel["jobs"] == 2
@@ -211,12 +212,73 @@ def test_parallel_members_score_like_members_trained_in_turn(
 
 
 @pytest.mark.realdata
-def test_a_failing_member_stops_the_parallel_run(real_dir, tmp_path: Path) -> None:
-    configs = _one_epoch_members(real_dir, tmp_path, members=2)
+def test_a_failing_member_stops_the_parallel_run_at_once(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=4)
     configs[1] = replace(configs[1], cmapss_dir=str(tmp_path / "nowhere"))
 
-    with pytest.raises(Exception, match="nowhere"):
+    with pytest.raises(
+        RuntimeError, match="cmapss:FD001 lstm member 1 failed: .*nowhere"
+    ):
         bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
+
+    # members 2 and 3 were waiting for a worker: they never trained
+    assert not (tmp_path / "member2" / "lstm.pt").exists()
+    assert not (tmp_path / "member3" / "lstm.pt").exists()
+
+
+@pytest.mark.realdata
+def test_each_parallel_member_logs_under_its_own_name(
+    real_dir, tmp_path: Path, capfd
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=3)
+
+    bench_cmapss._train_in_parallel("lstm", configs, jobs=2, threads=1)
+
+    logged = capfd.readouterr().err
+    for member in range(3):
+        assert f"[cmapss:FD001 lstm member {member}] epoch   1/1" in logged
+
+
+@pytest.mark.realdata
+def test_loading_finished_members_keeps_the_jobs_they_trained_with(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=2)
+    trained = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
+    finished = [replace(config, load_model=True) for config in configs]
+
+    unknown = bench_cmapss._run_members("lstm", finished, jobs=1)
+    collected = bench_cmapss._run_members("lstm", finished, jobs=1, previous=trained)
+
+    minutes = [member["train_minutes"] for member in trained["member_records"]]
+    assert (trained["jobs"], trained["train_minutes"]) == (
+        2,
+        pytest.approx(max(minutes)),
+    )
+    assert (unknown["jobs"], unknown["train_minutes"]) == (
+        1,
+        pytest.approx(sum(minutes)),
+    )
+    assert collected["jobs"] == 2
+    assert collected["train_minutes"] == pytest.approx(trained["train_minutes"])
+
+
+def test_ensemble_needs_one_record_and_frame_of_each_kind_per_member() -> None:
+    tests = [_frame([1001, 1002], [1.0, 2.0], [1.0, 3.0])] * 3
+    folds = [_frame([unit], [1.0], [1.0]) for unit in (1, 2, 3)]
+    members = [_member_record({})] * 3
+
+    with pytest.raises(ValueError, match="3 records, 2 test frames and 3 validation"):
+        bench_cmapss.ensemble_record(members, tests[:2], folds)
+    with pytest.raises(ValueError, match="3 records, 3 test frames and 2 validation"):
+        bench_cmapss.ensemble_record(members, tests, folds[:2])
+    with pytest.raises(ValueError, match="at least one member; got 0 records"):
+        bench_cmapss.ensemble_record([], [], [])
+    folds[2] = folds[2].iloc[:0]
+    with pytest.raises(ValueError, match=r"members \[2\] have no validation windows"):
+        bench_cmapss.ensemble_record(members, tests, folds)
 
 
 @pytest.mark.parametrize("flag", ["--jobs", "--threads"])

@@ -322,8 +322,27 @@ def test_fold_count_outside_two_to_the_unit_count_is_refused(n_folds):
 
 
 def test_repeated_units_cannot_be_split_into_folds():
-    with pytest.raises(ValueError, match=r"distinct.*\[1, 2, 2\]"):
-        unit_folds([1, 2, 2], n_folds=2)
+    with pytest.raises(ValueError, match=r"distinct to be split into folds: \[2, 5\]$"):
+        unit_folds([1, 2, 2, 3, 5, 5], n_folds=2)
+
+
+@pytest.mark.parametrize("units", [[1, 2.0, 3], [1, "2", 3], [1, True, 3]])
+def test_fold_units_must_be_ints(units):
+    with pytest.raises(ValueError, match=r"unit ids must be ints, got \["):
+        unit_folds(units, n_folds=2)
+
+
+def test_folds_of_numpy_units_are_plain_ints():
+    folds = unit_folds(np.array([4, 9, 16, 25], dtype=np.int64), n_folds=2)
+
+    assert all(type(unit) is int for fold in folds for unit in fold)
+    assert sorted(unit for fold in folds for unit in fold) == [4, 9, 16, 25]
+
+
+@pytest.mark.parametrize("seed", [None, 1.5])
+def test_folds_need_an_int_seed(seed):
+    with pytest.raises(ValueError, match=f"seed must be an int .* got {seed!r}"):
+        unit_folds([1, 2, 3], n_folds=2, seed=seed)
 
 
 def test_create_sets_uses_config_and_keeps_units_apart(tiny_file):

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format clean-results
+.PHONY: run test bench lint format
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)

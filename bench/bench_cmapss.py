@@ -23,6 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -198,7 +199,11 @@ def main() -> None:
 def _parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data-dir", type=Path, help="folder of the C-MAPSS text files"
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("CMAPSS_DIR") or None,
+        help="folder of the C-MAPSS text files (default: $CMAPSS_DIR, else "
+        "config.py's cmapss_dir)",
     )
     parser.add_argument("--subsets", nargs="+", choices=SUBSETS, default=SUBSETS)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
@@ -322,7 +327,10 @@ def _run_members(
             were trained in, not this call's.
 
     Returns:
-        The `ensemble_record`, with the wall time of this call.
+        The `ensemble_record`, with the torch threads per member and the wall time
+        of this call. Members trained partly in this call and partly before have
+        no known arrangement: `jobs` and `threads` are None and `train_minutes`
+        is the members' sum.
     """
     call_started, clock = time.time(), time.perf_counter()
     if jobs > 1:
@@ -340,10 +348,18 @@ def _run_members(
         written = Path(run.report["checkpoint"]).stat().st_mtime
         trained_here.append(written >= call_started)
     if not any(trained_here):
-        jobs = (previous or {}).get("jobs", 1)  # unknown: one at a time, the sum
+        earlier = previous or {}
+        jobs = earlier.get("jobs", 1)  # unknown: one at a time, the sum
+        threads = earlier.get("threads")
+    elif not all(trained_here):
+        jobs = threads = None
     record = ensemble_record(members, test_frames, val_frames, jobs)
 
-    return {**record, "wall_minutes_this_call": (time.perf_counter() - clock) / 60}
+    return {
+        **record,
+        "threads": threads,
+        "wall_minutes_this_call": (time.perf_counter() - clock) / 60,
+    }
 
 
 def _train_in_parallel(
@@ -351,45 +367,77 @@ def _train_in_parallel(
 ) -> None:
     """Trains the members `jobs` at a time, each in a fresh spawned process.
 
-    The first failure, or an interrupt, terminates every worker at once (their
-    autosaved checkpoints resume on the next call) and is raised here, naming the
-    member.
+    The first member to fail, or to die (killed, say by the out-of-memory killer),
+    or an interrupt, terminates every running worker at once (their autosaved
+    checkpoints resume on the next call) and is raised here, naming the member;
+    members not yet started never start.
+
+    Raises:
+        RuntimeError: Naming the member, with its error or its exit code.
     """
     context = multiprocessing.get_context("spawn")  # no torch state forked
-    pool = context.Pool(jobs, maxtasksperchild=1)
+    errors = context.SimpleQueue()  # (member, message) from failing workers
+    waiting = list(enumerate(configs))
+    running: dict[int, Any] = {}
     try:
-        pending = {
-            member: pool.apply_async(
-                _train_member, (model_name, config, member, threads)
-            )
-            for member, config in enumerate(configs)
-        }
-        while pending:
-            for member, task in list(pending.items()):
-                if not task.ready():
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                member, config = waiting.pop(0)
+                running[member] = context.Process(
+                    target=_train_member,
+                    args=(model_name, config, member, threads, errors),
+                )
+                running[member].start()
+            for member, process in list(running.items()):
+                if process.exitcode is None:
                     continue
-                del pending[member]
-                try:
-                    task.get()
-                except Exception as error:
+                del running[member]
+                if process.exitcode != 0:
+                    reason = _failure_reason(errors, member, process.exitcode)
                     raise RuntimeError(
                         f"{configs[member].dataset} {model_name} member {member} "
-                        f"failed: {error}"
-                    ) from error
-            time.sleep(0.5)
-        pool.close()
+                        f"failed: {reason}"
+                    )
+            time.sleep(0.2)
     finally:
-        pool.terminate()
-        pool.join()
+        for process in running.values():
+            process.terminate()
+        for process in running.values():
+            process.join()
 
 
-def _train_member(model_name: str, config: Config, member: int, threads: int) -> None:
-    """Worker: train one member to its checkpoint; its lines carry its name."""
+def _failure_reason(errors, member: int, exitcode: int) -> str:
+    """The error a worker reported, or how it died when it could not report."""
+    reported = {}
+    while not errors.empty():
+        sender, message = errors.get()
+        reported[sender] = message
+    if member in reported:
+        return reported[member]
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        return f"its process was killed by {name} (out of memory?)"
+
+    return f"its process exited with code {exitcode}"
+
+
+def _train_member(
+    model_name: str, config: Config, member: int, threads: int, errors=None
+) -> None:
+    """Worker: train one member to its checkpoint; its lines carry its name.
+
+    An exception is reported on `errors` as (member, message), then raised.
+    """
     prefix = f"[{config.dataset} {model_name} member {member}] "
     logging.basicConfig(level=logging.INFO, format=prefix + "%(message)s", force=True)
     torch.set_num_threads(threads)
     print(f"== {prefix}training", flush=True)
-    run_model(model_name, config, progress=False)
+    try:
+        run_model(model_name, config, progress=False)
+    except BaseException as error:
+        if errors is not None:
+            errors.put((member, f"{type(error).__name__}: {error}"))
+        raise
 
 
 def ensemble_wall_minutes(member_minutes: Sequence[float], jobs: int) -> float:
@@ -410,7 +458,7 @@ def ensemble_record(
     members: list[dict[str, Any]],
     test_frames: list[pd.DataFrame],
     val_frames: list[pd.DataFrame],
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> dict[str, Any]:
     """Test figures of the members' mean prediction, and their validation figure.
 
@@ -419,7 +467,8 @@ def ensemble_record(
         test_frames: Each member's test predictions (`predictions_frame`), all on
             the same test windows.
         val_frames: Each member's predictions on its own validation fold.
-        jobs: Members trained at once (see `ensemble_wall_minutes`).
+        jobs: Members trained at once (see `ensemble_wall_minutes`); None when
+            unknown, which counts them one at a time (their sum).
 
     Returns:
         Test RMSE and summed NASA score of the mean prediction; `validation_rmse`
@@ -441,7 +490,7 @@ def ensemble_record(
     mean_frame["y_pred"] = np.mean([frame.y_pred for frame in test_frames], axis=0)
     window = compare.evaluate(mean_frame)["window"]
     member_minutes = [member["train_minutes"] for member in members]
-    wall_minutes = ensemble_wall_minutes(member_minutes, jobs)
+    wall_minutes = ensemble_wall_minutes(member_minutes, jobs or 1)
 
     return {
         "rmse": window["rmse"],
@@ -452,7 +501,7 @@ def ensemble_record(
         "validation_units": int(pooled_val.unit.nunique()),
         "train_minutes": wall_minutes,
         "train_minutes_summed": sum(member_minutes),
-        "jobs": min(jobs, len(members)),
+        "jobs": None if jobs is None else min(jobs, len(members)),
         "within_time_limit": wall_minutes <= TIME_LIMIT_MINUTES,
         "config": {**members[0]["config"], "seed": None, "val_units": None},
         "member_records": [
@@ -538,7 +587,13 @@ def _load_previous(threads: int) -> dict[str, Any]:
     """Earlier figures (so a run of one subset keeps the others), plus the context."""
     previous = {}
     if RESULTS_PATH.is_file():
-        previous = json.loads(RESULTS_PATH.read_text())
+        try:
+            previous = json.loads(RESULTS_PATH.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{RESULTS_PATH} is not valid JSON ({error}); move it away and rerun "
+                "(finished checkpoints are reused)"
+            ) from error
 
     return {
         "runs": previous.get("runs", {}),
@@ -556,8 +611,8 @@ def _load_previous(threads: int) -> dict[str, Any]:
         "published": PUBLISHED,
         "best_attention_rmse": BEST_ATTENTION_RMSE,
         "time_limit_minutes": TIME_LIMIT_MINUTES,
-        "cpu_threads": threads,
-        "load_average_at_start": os.getloadavg()[0],
+        "threads_this_call": threads,
+        "load_average_at_start_of_this_call": os.getloadavg()[0],
         "versions": compare.versions(),
     }
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -229,6 +235,38 @@ def test_a_failing_member_stops_the_parallel_run_at_once(
 
 
 @pytest.mark.realdata
+def test_a_killed_member_stops_the_parallel_run_naming_the_signal(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=3)
+    raised = []
+
+    def train() -> None:
+        try:
+            bench_cmapss._train_in_parallel("lstm", configs, jobs=2, threads=1)
+        except RuntimeError as error:
+            raised.append(error)
+
+    runner = threading.Thread(target=train)
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+    runner.join(timeout=120)
+
+    assert not runner.is_alive(), "the run waited for a member that had died"
+    assert len(raised) == 1
+    assert re.fullmatch(
+        r"cmapss:FD001 lstm member [01] failed: its process was killed by SIGKILL "
+        r"\(out of memory\?\)",
+        str(raised[0]),
+    )
+    assert not multiprocessing.active_children()
+    assert not (tmp_path / "member2" / "lstm.pt").exists()
+
+
+@pytest.mark.realdata
 def test_each_parallel_member_logs_under_its_own_name(
     real_dir, tmp_path: Path, capfd
 ) -> None:
@@ -263,6 +301,32 @@ def test_loading_finished_members_keeps_the_jobs_they_trained_with(
     )
     assert collected["jobs"] == 2
     assert collected["train_minutes"] == pytest.approx(trained["train_minutes"])
+    assert (trained["threads"], unknown["threads"], collected["threads"]) == (
+        1,
+        None,
+        1,
+    )
+
+
+@pytest.mark.realdata
+def test_members_trained_across_calls_count_one_at_a_time(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=2)
+    trained = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
+    (tmp_path / "member0" / "lstm.pt").unlink()
+    resumed = [
+        replace(configs[0], load_model=True),
+        replace(configs[1], load_model=True),
+    ]
+
+    mixed = bench_cmapss._run_members(
+        "lstm", resumed, jobs=2, threads=1, previous=trained
+    )
+
+    minutes = [member["train_minutes"] for member in mixed["member_records"]]
+    assert (mixed["jobs"], mixed["threads"]) == (None, None)
+    assert mixed["train_minutes"] == pytest.approx(sum(minutes))
 
 
 def test_ensemble_needs_one_record_and_frame_of_each_kind_per_member() -> None:
@@ -294,3 +358,20 @@ def test_jobs_and_threads_parse() -> None:
     arguments = bench_cmapss._parse_arguments(["--jobs", "2", "--threads", "1"])
 
     assert (arguments.jobs, arguments.threads) == (2, 1)
+
+
+def test_data_dir_defaults_to_cmapss_dir(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CMAPSS_DIR", str(tmp_path))
+
+    assert bench_cmapss._parse_arguments([]).data_dir == tmp_path
+    given = bench_cmapss._parse_arguments(["--data-dir", "elsewhere"])
+    assert given.data_dir == Path("elsewhere")
+
+
+def test_corrupt_results_file_is_named(monkeypatch, tmp_path: Path) -> None:
+    results = tmp_path / "cmapss.json"
+    results.write_text('{"runs": {')
+    monkeypatch.setattr(bench_cmapss, "RESULTS_PATH", results)
+
+    with pytest.raises(ValueError, match=rf"{results} is not valid JSON .*rerun"):
+        bench_cmapss._load_previous(threads=1)

@@ -24,6 +24,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from src.checkpoint import (
+    REMEDY,
+    CheckpointMismatch,
     build_checkpoint,
     check_compatible,
     load_checkpoint,
@@ -48,6 +50,9 @@ RESUMABLE_CHANGES = frozenset(
     | {"cnn_arch", "cnn_activation"}
     | {"checkpoint_path", "results_dir", "reports_dir"}
 )
+# Where the data and files live: moving them changes no model (the data
+# themselves are compared through the training units and scaler statistics).
+DATA_LOCATION = frozenset({"dataset", "filename", "cmapss_dir"})
 # Fields added after checkpoints were first written, at the values that reproduce
 # the runs that wrote those older checkpoints (one CNN design, no rate drop).
 LEGACY_MODEL_ARGS = {"cnn": {"arch": "original", "activation": "leaky_relu"}}
@@ -324,6 +329,8 @@ def _reusable_checkpoint(
     )
     if checkpoint["epoch"] < config.epochs:
         _warn_changed_settings(checkpoint["config"], config.to_dict(), path)
+    else:
+        _refuse_changed_settings(checkpoint, config, path)
 
     return checkpoint
 
@@ -344,17 +351,45 @@ def load_upgraded_checkpoint(path: str | Path) -> dict[str, Any]:
     }
 
 
-def _warn_changed_settings(saved: dict, current: dict, path: Path) -> None:
-    changed = [
+def _changed_settings(saved: dict, current: dict) -> list[str]:
+    return [
         f"{key}: {saved.get(key)!r} -> {value!r}"
         for key, value in current.items()
         if key not in RESUMABLE_CHANGES and saved.get(key) != value
     ]
+
+
+def _warn_changed_settings(saved: dict, current: dict, path: Path) -> None:
+    changed = _changed_settings(saved, current)
     if changed:
         warnings.warn(
             f"resuming {path} with settings that differ from the run that wrote it "
             f"({'; '.join(changed)}); the result will not equal an uninterrupted run",
             stacklevel=4,  # the caller of fit_or_load
+        )
+
+
+def _refuse_changed_settings(checkpoint: dict, config, path: Path) -> None:
+    """A finished checkpoint stands for this run only if trained as it asks.
+
+    Settings of the same name are compared (not where the data live); one trained
+    for more epochs than asked may have selected an epoch past the end.
+    """
+    saved = {
+        key: value
+        for key, value in checkpoint["config"].items()
+        if key not in DATA_LOCATION
+    }
+    current = {key: value for key, value in config.to_dict().items() if key in saved}
+    changed = _changed_settings(saved, current)
+    if checkpoint["epoch"] > config.epochs:
+        changed.append(f"epochs: {checkpoint['epoch']} trained -> {config.epochs}")
+    if changed:
+        listed = "\n".join(f"  - {difference}" for difference in changed)
+        raise CheckpointMismatch(
+            f"finished checkpoint {path} was trained with other settings than "
+            f"this run asks for (checkpoint -> run):\n{listed}\n"
+            f"Restore them to reuse it. {REMEDY}"
         )
 
 

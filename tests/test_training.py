@@ -638,6 +638,59 @@ def test_resuming_with_other_settings_warns_and_names_them(
         fit_or_load("lstm", splits, config, path, progress=False)
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"learning_rate": 0.5}, "learning_rate: 0.003 -> 0.5"),
+        ({"batch_size": 7}, "batch_size: 32 -> 7"),
+        ({"seed": 99}, "seed: 0 -> 99"),
+        ({"select_best": False}, "select_best: True -> False"),
+        ({"lr_drop_epoch": 1}, "lr_drop_epoch: 0 -> 1"),
+        ({"max_train_batches": 0}, "max_train_batches: 3 -> 0"),
+    ],
+)
+def test_finished_checkpoint_trained_otherwise_is_refused_naming_the_setting(
+    synthetic_file, lstm_checkpoint, tmp_path, change, expected
+):
+    path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
+    settings = {"epochs": 1, "max_train_batches": 3, **change}
+    config, splits = make_run(synthetic_file, "lstm", **settings)
+
+    with pytest.raises(CheckpointMismatch) as refused:
+        fit_or_load("lstm", splits, config, path, progress=False)
+
+    message = str(refused.value)
+    assert f"finished checkpoint {path} was trained with other settings" in message
+    assert f"  - {expected}\n" in message
+    assert "LOAD_MODEL=0" in message
+
+
+def test_finished_checkpoint_of_more_epochs_is_refused_for_fewer(
+    synthetic_file, lstm_checkpoint, tmp_path
+):
+    path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
+    config, splits = make_run(synthetic_file, "lstm", epochs=2, max_train_batches=3)
+    fit_or_load("lstm", splits, config, path, progress=False)
+    fewer = dataclasses.replace(config, epochs=1)
+
+    with pytest.raises(CheckpointMismatch, match="epochs: 2 trained -> 1"):
+        fit_or_load("lstm", splits, fewer, path, progress=False)
+
+
+def test_finished_checkpoint_is_reused_from_another_data_folder(
+    synthetic_file, lstm_checkpoint, tmp_path, monkeypatch
+):
+    path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
+    moved = copy_file(synthetic_file, tmp_path / "moved.h5")
+    config, splits = make_run(moved, "lstm", epochs=1, max_train_batches=3)
+    config = dataclasses.replace(config, filename=str(moved))
+    monkeypatch.setattr(training, "train_model", None)  # would fail if called
+
+    _, history = fit_or_load("lstm", splits, config, path, progress=False)
+
+    assert history.epochs == 1
+
+
 # The original design's CNN helpers ------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -46,6 +47,9 @@ DEFAULT_SENSORS = (
     "s21",
 )
 TEST_UNIT_OFFSET = 1000
+# Values become float32 features and int32 cycles: larger ones would not survive.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+INT32_MAX = int(np.iinfo(np.int32).max)
 OBTAIN_HINT = (
     "Download C-MAPSS ('Turbofan Engine Degradation Simulation Data Set') from "
     "NASA's Prognostics Center of Excellence data repository and put "
@@ -130,6 +134,8 @@ def read_table(path: str | Path, n_columns: int = N_COLUMNS) -> np.ndarray:
         raise DataFileError(f"{path} holds no data rows; expected {n_columns} columns")
     tokens = [line.split() for _, line in numbered]
     _check_widths(tokens, numbered, path, n_columns)
+    if any("_" in line for _, line in numbered):  # float() reads 1_0 as 10
+        _raise_first_bad_value(tokens, numbered, path)
     try:
         table = np.array(tokens, dtype=np.float64)
     except ValueError:
@@ -144,7 +150,7 @@ def _numbered_lines(path: Path) -> list[tuple[int, str]]:
     try:
         raw = path.read_bytes()
         text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("ascii")
-    except (OSError, EOFError, UnicodeDecodeError) as error:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
         raise DataFileError(
             f"cannot read {path}: {error}; expected a C-MAPSS text file "
             "(plain or gzipped). Download it again."
@@ -171,6 +177,8 @@ def _raise_first_bad_value(
     for values, (number, _) in zip(tokens, numbered, strict=True):
         for column, value in enumerate(values, start=1):
             try:
+                if "_" in value:
+                    raise ValueError(value)
                 float(value)
             except ValueError:
                 raise DataFileError(
@@ -182,12 +190,13 @@ def _raise_first_bad_value(
 def _check_table_finite(
     table: np.ndarray, numbered: list[tuple[int, str]], path: Path
 ) -> None:
-    bad = ~np.isfinite(table)
+    bad = ~(np.abs(table) <= FLOAT32_MAX)  # NaN too; float32 holds the values
     if bad.any():
         row, column = (int(index) for index in np.argwhere(bad)[0])
         raise DataFileError(
             f"{path}, line {numbered[row][0]}, column {column + 1}: value "
-            f"{table[row, column]} is not finite; expected finite numbers"
+            f"{table[row, column]} is not finite (in float32, whose largest value "
+            f"is {FLOAT32_MAX:.4g}); expected finite numbers"
         )
 
 
@@ -229,6 +238,7 @@ def load_cmapss(
     dev_blocks = _unit_blocks(read_table(paths["train"]), paths["train"])
     test_blocks = _unit_blocks(read_table(paths["test"]), paths["test"])
     final_rul = _read_final_rul(paths["RUL"], len(test_blocks), paths["test"])
+    _check_test_ids([unit_id for unit_id, _ in test_blocks], paths)
     dev = _records(dev_blocks, "dev", columns, np.zeros(len(dev_blocks)))
     test = _records(test_blocks, "test", columns, final_rul)
 
@@ -322,12 +332,12 @@ def _unit_blocks(table: np.ndarray, path: Path) -> list[tuple[int, np.ndarray]]:
 
 def _check_integral(table: np.ndarray, path: Path) -> None:
     ids = table[:, :2]
-    bad = ids != np.round(ids)
+    bad = (ids != np.round(ids)) | (np.abs(ids) > INT32_MAX)
     if bad.any():
         row, column = (int(index) for index in np.argwhere(bad)[0])
         raise DataFileError(
             f"{path}: data row {row + 1} has {COLUMN_NAMES[column]} "
-            f"{ids[row, column]}; expected an integer"
+            f"{ids[row, column]}; expected an integer of magnitude <= {INT32_MAX}"
         )
 
 
@@ -355,6 +365,17 @@ def _read_final_rul(rul_path: Path, n_test_units: int, test_path: Path):
         )
 
     return final_rul
+
+
+def _check_test_ids(unit_ids: list[int], paths: dict[str, Path]) -> None:
+    """Line i of the RUL file belongs to test unit i: ids must be 1 ... N in order."""
+    for position, unit_id in enumerate(unit_ids, start=1):
+        if unit_id != position:
+            raise DataFileError(
+                f"{paths['test']}: test unit number {position} in file order has id "
+                f"{unit_id}; expected ids 1 ... {len(unit_ids)} in order, since line "
+                f"i of {paths['RUL'].name} holds the RUL of test unit i"
+            )
 
 
 def _extra(
@@ -449,10 +470,14 @@ def last_window_dataset(
     test_units = data.select(data.unit_ids("test"))
     padded, counts = pad_short_units(test_units, win_len)
     data.extra["padded_test_units"] = counts
-
-    return WindowDataset(
+    dataset = WindowDataset(
         padded, win_len, layout=layout, last_only=True, rul_cap=rul_cap
     )
+    # Rows in the units as read: the padding moved each padded unit's rows back.
+    added = [counts.get(int(unit), 0) for unit in dataset.window_unit]
+    dataset.window_row = dataset.window_row - np.array(added, dtype=np.int64)
+
+    return dataset
 
 
 # Scaling per operating condition -------------------------------------------------

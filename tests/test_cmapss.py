@@ -246,6 +246,37 @@ def test_malformed_lines_are_named(subset_dir, kind, line, text, message):
         load_cmapss(subset_dir)
 
 
+def test_test_units_must_be_numbered_as_the_rul_lines(tmp_path):
+    directory = write_subset(tmp_path, test={2: 3, 1: 6})
+
+    with pytest.raises(
+        DataFileError, match=r"test unit number 1 in file order has id 2"
+    ):
+        load_cmapss(directory)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (row("1", "2", "0_1"), r"line 2, column 3: value '0_1' is not a number"),
+        (row("1", "2", "1e39"), r"line 2, column 3: value 1e\+39 is not finite"),
+        (row("1", "3000000000"), r"cycle 3000000000.0; expected an integer of magn"),
+    ],
+)
+def test_values_float32_and_int32_cannot_hold_are_refused(subset_dir, text, message):
+    replace_line(subset_dir / "train_FD001.txt", 2, text)
+
+    with pytest.raises(DataFileError, match=message):
+        load_cmapss(subset_dir)
+
+
+def test_rul_beyond_float32_is_refused(tmp_path):
+    directory = write_subset(tmp_path, final_rul=[10, "1e40"])
+
+    with pytest.raises(DataFileError, match=r"RUL_FD001.txt, line 2, column 1: value"):
+        load_cmapss(directory)
+
+
 def test_rul_file_length_must_match_test_units(tmp_path):
     directory = write_subset(tmp_path, final_rul=[10, 4, 8])
 
@@ -271,6 +302,11 @@ def test_corrupt_gz_and_empty_files_are_refused(tmp_path):
     corrupt.write_bytes(b"\x1f\x8b not really gzip")
     empty = write_lines(tmp_path / "RUL_FD001.txt", [" ", ""])
 
+    with pytest.raises(DataFileError, match=r"cannot read .*train_FD001.txt.gz"):
+        read_table(corrupt)
+    damaged = bytearray(gzip.compress(b"1 1 " + b"0 " * 24 + b"\n" * 50))
+    damaged[12:20] = b"\xff" * 8  # a valid header over a broken deflate stream
+    corrupt.write_bytes(bytes(damaged))
     with pytest.raises(DataFileError, match=r"cannot read .*train_FD001.txt.gz"):
         read_table(corrupt)
     with pytest.raises(DataFileError, match=r"RUL_FD001.txt holds no data rows"):
@@ -326,6 +362,8 @@ def test_last_window_dataset_scores_each_test_unit_once(subset_dir):
     assert y.tolist() == FINAL_RUL
     assert data.extra["padded_test_units"] == {1001: 2}
     assert np.allclose(x[0, :, 0].numpy(), [101.06] * 3 + [102.06, 103.06])
+    assert dataset.window_row.tolist() == [2, 5]  # last rows of the units as read
+    assert dataset.window_cycle.tolist() == [3, 6]
 
 
 # Scaling per operating condition --------------------------------------------------

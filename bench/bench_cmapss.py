@@ -10,8 +10,8 @@ the settings in `SETTINGS` (chosen on FD001 validation units, never on a test
 file). The members' mean prediction on the last window of each test unit is scored
 against the RUL file; figures go to bench/results/cmapss.json, checkpoints and
 per-member results to bench/results/cmapss/, reused or resumed unless --retrain.
-Cost per member on one core: about 10 minutes for a CNN (60 epochs), 4 for an LSTM;
---jobs 2 --threads 1 trains two members at once on a 2-core machine.
+Cost per member on one core: 10-18 minutes for a CNN (60 epochs), 2-4 for an LSTM,
+by machine; --jobs 2 --threads 1 trains two members at once on a 2-core machine.
 Separate processes (say, one per subset) each rewrite cmapss.json: run the full
 command once afterwards, which loads the finished checkpoints, to collect all rows.
 """
@@ -84,6 +84,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 # members, not five: an FD003 CNN member trains for about 11 minutes on one core, so
 # five two at a time (--jobs 2) take three rounds, 33 minutes, over the limit; four
 # take two. Both counts were fixed before any ensemble's test figures were read.
+# On 2026-12-04's slower machine its members took 14.5-17.6 minutes each, and the
+# four 32.2 minutes: over the limit there (README, Limitations).
 FOLDS = 5
 MEMBERS = {"cnn": 4, "lstm": 5}
 COMMON_SETTINGS: dict[str, Any] = {

@@ -198,6 +198,11 @@ def _one_epoch_members(real_dir: Path, tmp_path: Path, members: int) -> list:
     ]
 
 
+def _reusing(configs: list) -> list:
+    """The same members, reusing finished checkpoints and resuming partial ones."""
+    return [replace(config, load_model=True) for config in configs]
+
+
 @pytest.mark.realdata
 def test_parallel_members_score_like_members_trained_in_turn(
     real_dir, tmp_path: Path
@@ -205,7 +210,7 @@ def test_parallel_members_score_like_members_trained_in_turn(
     configs = _one_epoch_members(real_dir, tmp_path, members=2)
 
     parallel = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
-    finished = [replace(config, load_model=True) for config in configs]
+    finished = _reusing(configs)
     in_turn = bench_cmapss._run_members("lstm", finished, jobs=1)
 
     assert all((tmp_path / f"member{k}" / "lstm.pt").is_file() for k in range(2))
@@ -285,7 +290,7 @@ def test_loading_finished_members_keeps_the_jobs_they_trained_with(
 ) -> None:
     configs = _one_epoch_members(real_dir, tmp_path, members=2)
     trained = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
-    finished = [replace(config, load_model=True) for config in configs]
+    finished = _reusing(configs)
 
     unknown = bench_cmapss._run_members("lstm", finished, jobs=1)
     collected = bench_cmapss._run_members("lstm", finished, jobs=1, previous=trained)
@@ -315,13 +320,8 @@ def test_members_trained_across_calls_count_one_at_a_time(
     configs = _one_epoch_members(real_dir, tmp_path, members=2)
     trained = bench_cmapss._run_members("lstm", configs, jobs=2, threads=1)
     (tmp_path / "member0" / "lstm.pt").unlink()
-    resumed = [
-        replace(configs[0], load_model=True),
-        replace(configs[1], load_model=True),
-    ]
-
     mixed = bench_cmapss._run_members(
-        "lstm", resumed, jobs=2, threads=1, previous=trained
+        "lstm", _reusing(configs), jobs=2, threads=1, previous=trained
     )
 
     minutes = [member["train_minutes"] for member in mixed["member_records"]]

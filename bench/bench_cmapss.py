@@ -19,12 +19,14 @@ command once afterwards, which loads the finished checkpoints, to collect all ro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -87,6 +89,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 # On 2026-12-04's slower machine its members took 14.5-17.6 minutes each, and the
 # four 32.2 minutes: over the limit there (README, Limitations).
 FOLDS = 5
+# A failing worker's message is cut to this length (the whole one is in its log).
+MAX_ERROR_CHARS = 4000
 MEMBERS = {"cnn": 4, "lstm": 5}
 COMMON_SETTINGS: dict[str, Any] = {
     "select_best": True,
@@ -330,11 +334,15 @@ def _run_members(
 
     Returns:
         The `ensemble_record`, with the torch threads per member and the wall time
-        of this call. Members trained partly in this call and partly before have
-        no known arrangement: `jobs` and `threads` are None and `train_minutes`
-        is the members' sum.
+        of this call. Members trained partly in this call and partly before (some
+        finished before it, or resumed in it) have no known arrangement: `jobs`
+        and `threads` are None and `train_minutes` is the members' sum.
     """
     call_started, clock = time.time(), time.perf_counter()
+    started_before = [
+        config.load_model and config.checkpoint_file(model_name).exists()
+        for config in configs
+    ]
     if jobs > 1:
         _train_in_parallel(model_name, configs, jobs, threads)
         configs = [replace(config, load_model=True) for config in configs]
@@ -353,7 +361,7 @@ def _run_members(
         earlier = previous or {}
         jobs = earlier.get("jobs", 1)  # unknown: one at a time, the sum
         threads = earlier.get("threads")
-    elif not all(trained_here):
+    elif not all(trained_here) or any(started_before):  # trained across calls
         jobs = threads = None
     record = ensemble_record(members, test_frames, val_frames, jobs)
 
@@ -370,37 +378,43 @@ def _train_in_parallel(
     """Trains the members `jobs` at a time, each in a fresh spawned process.
 
     The first member to fail, or to die (killed, say by the out-of-memory killer),
-    or an interrupt, terminates every running worker at once (their autosaved
-    checkpoints resume on the next call) and is raised here, naming the member;
-    members not yet started never start.
+    or an interrupt or SIGTERM, terminates every running worker at once (their
+    autosaved checkpoints resume on the next call) and is raised here, naming the
+    member; members not yet started never start.
 
     Raises:
         RuntimeError: Naming the member, with its error or its exit code.
     """
     context = multiprocessing.get_context("spawn")  # no torch state forked
     errors = context.SimpleQueue()  # (member, message) from failing workers
+    reported: dict[int, str] = {}
     waiting = list(enumerate(configs))
     running: dict[int, Any] = {}
     try:
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                member, config = waiting.pop(0)
-                running[member] = context.Process(
-                    target=_train_member,
-                    args=(model_name, config, member, threads, errors),
-                )
-                running[member].start()
-            for member, process in list(running.items()):
-                if process.exitcode is None:
-                    continue
-                del running[member]
-                if process.exitcode != 0:
-                    reason = _failure_reason(errors, member, process.exitcode)
-                    raise RuntimeError(
-                        f"{configs[member].dataset} {model_name} member {member} "
-                        f"failed: {reason}"
+        with _sigterm_as_exit():
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    member, config = waiting.pop(0)
+                    process = context.Process(
+                        target=_train_member,
+                        args=(model_name, config, member, threads, errors),
                     )
-            time.sleep(0.2)
+                    process.start()
+                    running[member] = process
+                while not errors.empty():  # read as they come: a full pipe blocks
+                    sender, message = errors.get()
+                    reported[sender] = message
+                for member, process in list(running.items()):
+                    if process.exitcode is None:
+                        continue
+                    del running[member]
+                    if process.exitcode != 0:
+                        reason = _failure_reason(errors, reported, member, process)
+                        raise RuntimeError(
+                            f"{configs[member].dataset} {model_name} member "
+                            f"{member} failed: {reason}"
+                        )
+                time.sleep(0.2)
     finally:
         for process in running.values():
             process.terminate()
@@ -408,19 +422,39 @@ def _train_in_parallel(
             process.join()
 
 
-def _failure_reason(errors, member: int, exitcode: int) -> str:
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM (kill, timeout) raises SystemExit, so `finally` stops the workers.
+
+    Only the main thread can set handlers; elsewhere the default stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum, frame):
+        raise SystemExit(f"stopped by {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_reason(errors, reported: dict[int, str], member: int, process) -> str:
     """The error a worker reported, or how it died when it could not report."""
-    reported = {}
+    process.join()  # its last message is in the pipe once it has exited
     while not errors.empty():
         sender, message = errors.get()
         reported[sender] = message
     if member in reported:
         return reported[member]
-    if exitcode < 0:
-        name = signal.Signals(-exitcode).name
+    if process.exitcode < 0:
+        name = signal.Signals(-process.exitcode).name
         return f"its process was killed by {name} (out of memory?)"
 
-    return f"its process exited with code {exitcode}"
+    return f"its process exited with code {process.exitcode}"
 
 
 def _train_member(
@@ -428,7 +462,8 @@ def _train_member(
 ) -> None:
     """Worker: train one member to its checkpoint; its lines carry its name.
 
-    An exception is reported on `errors` as (member, message), then raised.
+    An exception is reported on `errors` as (member, message), the message cut to
+    `MAX_ERROR_CHARS`, then raised.
     """
     prefix = f"[{config.dataset} {model_name} member {member}] "
     logging.basicConfig(level=logging.INFO, format=prefix + "%(message)s", force=True)
@@ -438,7 +473,11 @@ def _train_member(
         run_model(model_name, config, progress=False)
     except BaseException as error:
         if errors is not None:
-            errors.put((member, f"{type(error).__name__}: {error}"))
+            message = f"{type(error).__name__}: {error}"
+            if len(message) > MAX_ERROR_CHARS:
+                cut = len(message) - MAX_ERROR_CHARS
+                message = f"{message[:MAX_ERROR_CHARS]} ... ({cut} more characters)"
+            errors.put((member, message))
         raise
 
 
@@ -589,13 +628,7 @@ def _load_previous(threads: int) -> dict[str, Any]:
     """Earlier figures (so a run of one subset keeps the others), plus the context."""
     previous = {}
     if RESULTS_PATH.is_file():
-        try:
-            previous = json.loads(RESULTS_PATH.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{RESULTS_PATH} is not valid JSON ({error}); move it away and rerun "
-                "(finished checkpoints are reused)"
-            ) from error
+        previous = _read_results(RESULTS_PATH)
 
     return {
         "runs": previous.get("runs", {}),
@@ -617,6 +650,25 @@ def _load_previous(threads: int) -> dict[str, Any]:
         "load_average_at_start_of_this_call": os.getloadavg()[0],
         "versions": compare.versions(),
     }
+
+
+def _read_results(path: Path) -> dict[str, Any]:
+    """An earlier results file: a JSON object whose "runs" maps subsets to models."""
+    remedy = "move it away and rerun (finished checkpoints are reused)"
+    try:
+        previous = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); {remedy}") from error
+    runs = previous.get("runs", {}) if isinstance(previous, dict) else None
+    if not isinstance(runs, dict) or not all(
+        isinstance(models, dict) for models in runs.values()
+    ):
+        raise ValueError(
+            f'{path} holds no benchmark results (expected an object whose "runs" '
+            f"maps subsets to models); {remedy}"
+        )
+
+    return previous
 
 
 def _write(figures: dict[str, Any]) -> None:

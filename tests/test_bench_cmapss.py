@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -272,6 +274,81 @@ def test_a_killed_member_stops_the_parallel_run_naming_the_signal(
 
 
 @pytest.mark.realdata
+def test_a_member_failing_with_a_huge_message_is_reported_cut(
+    real_dir, tmp_path: Path
+) -> None:
+    configs = _one_epoch_members(real_dir, tmp_path, members=1)
+    configs[0] = replace(configs[0], val_units=tuple(range(1000, 21000)))
+
+    with pytest.raises(RuntimeError) as failed:
+        bench_cmapss._train_in_parallel("lstm", configs, jobs=2, threads=1)
+
+    message = str(failed.value)
+    assert message.startswith("cmapss:FD001 lstm member 0 failed: ValueError: ")
+    assert re.search(r" \.\.\. \(\d+ more characters\)$", message)
+    assert len(message) < bench_cmapss.MAX_ERROR_CHARS + 100
+
+
+SIGTERM_SCRIPT = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+from bench import bench_cmapss
+
+data_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
+configs = [
+    replace(
+        config,
+        epochs=50,
+        checkpoint_path=str(out / f"member{k}" / "{model}.pt"),
+        results_dir=str(out / f"results{k}"),
+    )
+    for k, config in enumerate(
+        bench_cmapss.member_configs("FD001", "lstm", data_dir, load_model=False)[:2]
+    )
+]
+bench_cmapss._train_in_parallel("lstm", configs, jobs=2, threads=1)
+"""
+
+
+def _workers(pid: int) -> list[int]:
+    """The spawned worker processes of `pid` (not its resource tracker)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in listed
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigterm_to_the_parallel_run_stops_its_workers(
+    real_dir, tmp_path: Path
+) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_SCRIPT, str(real_dir), str(tmp_path)],
+        cwd=bench_cmapss.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while len(_workers(run.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = _workers(run.pid)
+    time.sleep(1)  # past the workers' start
+
+    run.send_signal(signal.SIGTERM)
+    _, errors = run.communicate(timeout=60)
+
+    assert run.returncode != 0
+    assert b"stopped by SIGTERM" in errors
+    assert len(workers) == 2
+    for worker in workers:
+        assert not Path(f"/proc/{worker}").exists(), "a worker outlived the run"
+
+
+@pytest.mark.realdata
 def test_each_parallel_member_logs_under_its_own_name(
     real_dir, tmp_path: Path, capfd
 ) -> None:
@@ -323,6 +400,9 @@ def test_members_trained_across_calls_count_one_at_a_time(
     mixed = bench_cmapss._run_members(
         "lstm", _reusing(configs), jobs=2, threads=1, previous=trained
     )
+    two_epochs = [replace(config, epochs=2) for config in _reusing(configs)]
+    resumed = bench_cmapss._run_members("lstm", two_epochs, jobs=2, threads=1)
+    assert (resumed["jobs"], resumed["threads"]) == (None, None)
 
     minutes = [member["train_minutes"] for member in mixed["member_records"]]
     assert (mixed["jobs"], mixed["threads"]) == (None, None)
@@ -368,10 +448,23 @@ def test_data_dir_defaults_to_cmapss_dir(monkeypatch, tmp_path: Path) -> None:
     assert given.data_dir == Path("elsewhere")
 
 
-def test_corrupt_results_file_is_named(monkeypatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"runs": {', "is not valid JSON"),
+        (b"\xff\xfe", "is not valid JSON"),
+        (b"[]", "holds no benchmark results"),
+        (b"null", "holds no benchmark results"),
+        (b'{"runs": []}', "holds no benchmark results"),
+        (b'{"runs": {"FD001": 3}}', "holds no benchmark results"),
+    ],
+)
+def test_corrupt_results_file_is_named(
+    monkeypatch, tmp_path: Path, content: bytes, message: str
+) -> None:
     results = tmp_path / "cmapss.json"
-    results.write_text('{"runs": {')
+    results.write_bytes(content)
     monkeypatch.setattr(bench_cmapss, "RESULTS_PATH", results)
 
-    with pytest.raises(ValueError, match=rf"{results} is not valid JSON .*rerun"):
+    with pytest.raises(ValueError, match=rf"{results} {message}.*rerun"):
         bench_cmapss._load_previous(threads=1)

@@ -47,7 +47,12 @@ MODEL_LAYOUTS = {"cnn": "cnn", "lstm": "lstm"}
 # cnn_arch: the CNN's model_args already refuse another design; the LSTM ignores it.
 RESUMABLE_CHANGES = frozenset(
     {"epochs", "load_model", "device", "profile", "autosave_every"}
-    | {"cnn_arch", "cnn_activation"}
+    # Compared through the model's arguments, where they belong to its design.
+    | {"cnn_arch", "cnn_activation", "lstm_hidden_size", "lstm_layers", "lstm_dropout"}
+    # Compared through the checkpoint's feature names, windows, training units
+    # and scaler statistics (`check_compatible`), whatever spelling chose them.
+    | {"features", "win_len", "downsample", "rul_cap", "scale_per_condition"}
+    | {"val_units", "val_fraction"}
     | {"checkpoint_path", "results_dir", "reports_dir"}
 )
 # Where the data and files live: moving them changes no model (the data
@@ -57,6 +62,7 @@ DATA_LOCATION = frozenset({"dataset", "filename", "cmapss_dir"})
 # the runs that wrote those older checkpoints (one CNN design, no rate drop).
 LEGACY_MODEL_ARGS = {"cnn": {"arch": "original", "activation": "leaky_relu"}}
 LEGACY_CONFIG = {
+    "select_best": False,  # before SELECT_BEST, the last epoch was kept
     "cnn_arch": "original",
     "cnn_activation": "leaky_relu",
     "lr_drop_epoch": 0,
@@ -352,10 +358,14 @@ def load_upgraded_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def _changed_settings(saved: dict, current: dict) -> list[str]:
+    ignored = set(RESUMABLE_CHANGES)
+    if saved.get("lr_drop_epoch") == current.get("lr_drop_epoch") == 0:
+        ignored.add("lr_drop_factor")  # the rate never drops
+
     return [
         f"{key}: {saved.get(key)!r} -> {value!r}"
         for key, value in current.items()
-        if key not in RESUMABLE_CHANGES and saved.get(key) != value
+        if key not in ignored and saved.get(key) != value
     ]
 
 

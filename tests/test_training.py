@@ -665,6 +665,52 @@ def test_finished_checkpoint_trained_otherwise_is_refused_naming_the_setting(
     assert "LOAD_MODEL=0" in message
 
 
+@pytest.mark.parametrize(
+    "change", [{"cnn_arch": "original"}, {"lr_drop_factor": 0.5}, {"device": "auto"}]
+)
+def test_finished_checkpoint_is_reused_when_only_unused_settings_changed(
+    synthetic_file, lstm_checkpoint, tmp_path, monkeypatch, change
+):
+    path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
+    config, splits = make_run(
+        synthetic_file, "lstm", epochs=1, max_train_batches=3, **change
+    )
+    monkeypatch.setattr(training, "train_model", None)  # would fail if called
+
+    _, history = fit_or_load("lstm", splits, config, path, progress=False)
+
+    assert history.epochs == 1
+
+
+def test_finished_cnn_is_reused_with_other_lstm_settings_and_the_same_split(
+    synthetic_file, tmp_path, monkeypatch
+):
+    path = tmp_path / "cnn.pt"
+    settings = {"epochs": 1, "max_train_batches": 3, "val_units": (2, 5)}
+    config, splits = make_run(synthetic_file, "cnn", **settings)
+    fit_or_load("cnn", splits, config, path, progress=False)
+    changed = {"lstm_hidden_size": 32, "val_units": (5, 2), "val_fraction": 0.3}
+    config, splits = make_run(synthetic_file, "cnn", **{**settings, **changed})
+    monkeypatch.setattr(training, "train_model", None)  # would fail if called
+
+    _, history = fit_or_load("cnn", splits, config, path, progress=False)
+
+    assert history.epochs == 1
+
+
+def test_finished_checkpoint_from_before_select_best_is_refused_under_it(
+    synthetic_file, lstm_checkpoint, tmp_path
+):
+    checkpoint = load_checkpoint(lstm_checkpoint)
+    del checkpoint["config"]["select_best"]
+    path = tmp_path / "old.pt"
+    save_checkpoint(checkpoint, path)
+    config, splits = make_run(synthetic_file, "lstm", epochs=1, max_train_batches=3)
+
+    with pytest.raises(CheckpointMismatch, match="select_best: False -> True"):
+        fit_or_load("lstm", splits, config, path, progress=False)
+
+
 def test_finished_checkpoint_of_more_epochs_is_refused_for_fewer(
     synthetic_file, lstm_checkpoint, tmp_path
 ):

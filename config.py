@@ -266,12 +266,6 @@ def _validate(config: Config) -> None:
         )
     if config.max_train_batches < 0 or config.autosave_every < 0:
         raise ValueError("max_train_batches and autosave_every must be >= 0")
-    if config.dataset.startswith("cmapss:") and config.downsample != 1:
-        raise ValueError(
-            f"downsample must be 1 for C-MAPSS ({config.dataset}), got "
-            f"{config.downsample}: it has one row per cycle, and the test protocol "
-            "scores the window that ends at each test unit's last cycle"
-        )
 
 
 def __getattr__(name: str) -> Any:

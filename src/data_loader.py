@@ -625,6 +625,12 @@ def _test_windows(data: RULData, test_units: list[int], windows: dict) -> Window
     if "protocol" in data.extra:  # C-MAPSS: the last window of each test unit
         from src.cmapss import last_window_dataset
 
+        if windows["downsample"] != 1:
+            raise ValueError(
+                f"downsample must be 1 for C-MAPSS ({data.source}), got "
+                f"{windows['downsample']}: it has one row per cycle, and the test "
+                "protocol scores the window that ends at each test unit's last cycle"
+            )
         return last_window_dataset(data, windows["win_len"], windows["layout"])
 
     return WindowDataset(data.select(test_units), **windows)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from config import get_config
 from src.cmapss import (
     CMAPSS_PROTOCOL,
     DEFAULT_SENSORS,
@@ -23,7 +24,11 @@ from src.cmapss import (
     pad_short_units,
     read_table,
 )
-from src.data_loader import DataFileError, normalize_data
+from src.data_loader import (
+    DataFileError,
+    create_training_and_testing_sets,
+    normalize_data,
+)
 
 # NASA unit id -> cycles; the RUL file holds one value per test unit, in order.
 TRAIN_UNITS = {1: 5, 2: 7}
@@ -364,6 +369,14 @@ def test_last_window_dataset_scores_each_test_unit_once(subset_dir):
     assert np.allclose(x[0, :, 0].numpy(), [101.06] * 3 + [102.06, 103.06])
     assert dataset.window_row.tolist() == [2, 5]  # last rows of the units as read
     assert dataset.window_cycle.tolist() == [3, 6]
+
+
+def test_downsampled_splits_are_refused_for_cmapss(subset_dir):
+    config = get_config(environ={}, dataset="cmapss:FD001", win_len=2, downsample=2)
+    data = load_cmapss(subset_dir)
+
+    with pytest.raises(ValueError, match=r"downsample must be 1 for C-MAPSS .*got 2"):
+        create_training_and_testing_sets(data, config, layout="lstm")
 
 
 # Scaling per operating condition --------------------------------------------------

@@ -100,10 +100,6 @@ def test_dataset_with_spaces_is_refused_by_name():
             "cnn_activation 'tanh' needs cnn_arch 'temporal'",
         ),
         ({"CNN_ARCH": "resnet"}, "cnn_arch must be one of .* got 'resnet'"),
-        (
-            {"DATASET": "cmapss:FD003", "DOWNSAMPLE": "2"},
-            r"downsample must be 1 for C-MAPSS \(cmapss:FD003\), got 2",
-        ),
     ],
 )
 def test_bad_values_are_named(environ, message):

@@ -213,7 +213,8 @@ def _parse(variable: str, raw: str, kind: Any) -> Any:
         return kind(raw)
     except ValueError as error:
         raise ValueError(
-            f"environment variable {variable}={raw!r} is not a valid {kind}: {error}"
+            f"environment variable {variable}={raw!r} is not a valid "
+            f"{getattr(kind, '__name__', kind)}: {error}"
         ) from None
 
 

@@ -81,7 +81,7 @@ def test_dataset_with_spaces_is_refused_by_name():
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"EPOCHS": "ten"}, "EPOCHS='ten'"),
+        ({"EPOCHS": "ten"}, "EPOCHS='ten' is not a valid int: "),
         ({"LOAD_MODEL": "maybe"}, "LOAD_MODEL='maybe'"),
         ({"PROFILE": "fast"}, "unknown profile 'fast'"),
         ({"DATASET": "cmaps:FD001"}, "unknown dataset 'cmaps:FD001'"),

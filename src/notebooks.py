@@ -30,7 +30,8 @@ def execute_notebook(
 ) -> Path:
     """Run `<name>.ipynb` from the repository root; write the executed copy and HTML.
 
-    The executed copy is written even when a cell fails, to show where it stopped.
+    The executed copy and its HTML are written even when a cell fails, to show where
+    it stopped.
 
     Args:
         name: Notebook name without extension.
@@ -66,10 +67,10 @@ def execute_notebook(
     executed = reports_dir / f"{name}.ipynb"
     try:
         client.execute()
-    finally:
+    finally:  # the HTML too, so both show the same run
         atomic_write_text(executed, nbformat.writes(notebook))
-    html, _ = HTMLExporter().from_notebook_node(notebook)
-    atomic_write_text(reports_dir / f"{name}.html", html)
+        html, _ = HTMLExporter().from_notebook_node(notebook)
+        atomic_write_text(reports_dir / f"{name}.html", html)
 
     return executed
 

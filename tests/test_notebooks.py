@@ -133,6 +133,8 @@ def test_a_failing_notebook_is_reported_in_one_line(tmp_path, monkeypatch, capsy
     assert "[1/1] broken.ipynb   cell 1/2 done" in printed
     assert "[1/1] broken.ipynb FAILED: ValueError: no data file here" in printed
     assert (tmp_path / "reports" / "broken.ipynb").is_file()
+    html = (tmp_path / "reports" / "broken.html").read_text()
+    assert "no data file here" in html  # the report shows the same failed run
 
 
 def test_a_dead_kernel_is_reported_in_one_line(tmp_path, monkeypatch, capsys):

@@ -24,8 +24,8 @@ CNN_ACTIVATIONS = ("leaky_relu", "tanh")
 PROFILES: dict[str, dict[str, Any]] = {
     # The default: a CPU run over the generated file in minutes. The temporal CNN
     # had the lower validation RMSE on the generated file's validation unit (3.73
-    # against 3.94 for the original design, 20 epochs; 3.48 with the current
-    # convolution backward) at a fifth of the cost.
+    # against 3.94 for the original design, 20 epochs; 3.48-3.52 with the current
+    # convolution backward, by machine) at a fifth of the cost.
     "quick": {"epochs": 20, "learning_rate": 1e-3, "cnn_arch": "temporal"},
     # The original design's run (the defaults below, original CNN): for GPU machines.
     "full": {},

@@ -34,15 +34,15 @@ def main() -> None:
         config = get_config()
     except ValueError as error:
         sys.exit(f"configuration error: {error}")
-    if arguments.summary:
-        try:
+    try:
+        if arguments.summary:
             print_summary(config)
-        except DataFileError as error:
-            sys.exit(f"data error: {error}")
-        return
+            return
+        reports = config.path("reports_dir") / dataset_tag(config)  # finds the file
+    except DataFileError as error:
+        sys.exit(f"data error: {error}")
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
-    reports = config.path("reports_dir") / dataset_tag(config)
     if not run_all(arguments.notebooks, reports):
         sys.exit(1)
     print(

@@ -79,3 +79,15 @@ def test_summary_of_a_truncated_file_exits_with_one_line(
     message = str(stopped.value.code)
     assert message.startswith("data error: ")
     assert "truncated.h5" in message and "\n" not in message
+
+
+def test_main_job_with_a_missing_data_file_exits_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("FILENAME", str(tmp_path / "absent.h5"))
+    monkeypatch.setattr("sys.argv", ["src.run"])
+
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+
+    message = str(stopped.value.code)
+    assert message.startswith("data error: data file ")
+    assert "absent.h5 does not exist" in message and "\n" not in message

@@ -7,6 +7,7 @@ reach `config.get_config()` inside the notebooks.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,10 +24,30 @@ NOTEBOOKS = ("data_analysis", "cnn_model", "lstm_model", "overview")
 CELL_TIMEOUT_SECONDS = 3600
 # What stops a notebook: a cell raising, the kernel process dying, a cell timing out.
 NOTEBOOK_FAILURES = (CellExecutionError, DeadKernelError, CellTimeoutError)
+# The training loop's per-epoch summary (src/training.py), echoed as it comes.
+EPOCH_LINE = re.compile(r"epoch\s+\d+/\d+\b")
+
+
+class _EchoingClient(NotebookClient):
+    """A NotebookClient that hands each per-epoch line to `echo` as it arrives."""
+
+    echo = None
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.echo is not None and msg["msg_type"] == "stream":
+            for line in msg["content"].get("text", "").splitlines():
+                if EPOCH_LINE.match(line.strip()):
+                    self.echo(line.strip())
+
+        return super().output(outs, msg, display_id, cell_index)
 
 
 def execute_notebook(
-    name: str, reports_dir: Path, timeout=CELL_TIMEOUT_SECONDS, on_cell=None
+    name: str,
+    reports_dir: Path,
+    timeout=CELL_TIMEOUT_SECONDS,
+    on_cell=None,
+    on_epoch=None,
 ) -> Path:
     """Run `<name>.ipynb` from the repository root; write the executed copy and HTML.
 
@@ -38,6 +59,7 @@ def execute_notebook(
         reports_dir: Folder for `<name>.ipynb` (executed) and `<name>.html`.
         timeout: Seconds any one cell may take.
         on_cell: Optional callable(cell_index, cell_count) after each code cell.
+        on_epoch: Optional callable(line) for each per-epoch line a cell prints.
 
     Returns:
         Path of the executed notebook.
@@ -54,7 +76,7 @@ def execute_notebook(
         if on_cell is not None:
             on_cell(cell_index, count)
 
-    client = NotebookClient(
+    client = _EchoingClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
@@ -63,6 +85,7 @@ def execute_notebook(
         # The kernel's startup warning about TCP transport is noise in the job's log.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
+    client.echo = on_epoch
     reports_dir.mkdir(parents=True, exist_ok=True)
     executed = reports_dir / f"{name}.ipynb"
     try:
@@ -77,6 +100,8 @@ def execute_notebook(
 
 def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -> bool:
     """Execute `names` in order, with progress lines; stop at the first failure.
+
+    Progress lines: one per code cell done, and the training's per-epoch lines.
 
     Returns:
         True if every notebook ran; False after printing which cell failed and why.
@@ -93,8 +118,13 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
                 f"{tag}   cell {index + 1}/{count} done ({elapsed:.0f} s)", flush=True
             )
 
+        def epoch(line: str, tag=tag) -> None:
+            print(f"{tag}   {line}", flush=True)
+
         try:
-            executed = execute_notebook(name, reports_dir, on_cell=progress)
+            executed = execute_notebook(
+                name, reports_dir, on_cell=progress, on_epoch=epoch
+            )
         except NOTEBOOK_FAILURES as error:
             print(f"{tag} FAILED: {_failure_reason(error)}", flush=True)
             print(

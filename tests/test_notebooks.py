@@ -146,3 +146,18 @@ def test_a_dead_kernel_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
     assert finished is False
     assert "[1/1] dies.ipynb FAILED: the kernel died" in printed
     assert (tmp_path / "reports" / "dies.ipynb").is_file()
+
+
+def test_training_epoch_lines_reach_the_job_as_they_come(tmp_path, monkeypatch, capsys):
+    sources = [
+        "print('a table nobody needs in the log')",
+        "import sys\n"
+        "print('epoch   1/2  train_loss 3.5  val_rmse 2.0', file=sys.stderr)",
+    ]
+
+    finished = _run_broken_notebook(tmp_path, monkeypatch, "trains", sources)
+
+    printed = capsys.readouterr().out
+    assert finished is True
+    assert "[1/1] trains.ipynb   epoch   1/2  train_loss 3.5  val_rmse 2.0" in printed
+    assert "a table nobody needs" not in printed

@@ -401,9 +401,7 @@ def _train_in_parallel(
                     )
                     process.start()
                     running[member] = process
-                while not errors.empty():  # read as they come: a full pipe blocks
-                    sender, message = errors.get()
-                    reported[sender] = message
+                _read_reports(errors, reported)  # as they come: a full pipe blocks
                 for member, process in list(running.items()):
                     if process.exitcode is None:
                         continue
@@ -445,9 +443,7 @@ def _sigterm_as_exit():
 def _failure_reason(errors, reported: dict[int, str], member: int, process) -> str:
     """The error a worker reported, or how it died when it could not report."""
     process.join()  # its last message is in the pipe once it has exited
-    while not errors.empty():
-        sender, message = errors.get()
-        reported[sender] = message
+    _read_reports(errors, reported)
     if member in reported:
         return reported[member]
     if process.exitcode < 0:
@@ -455,6 +451,13 @@ def _failure_reason(errors, reported: dict[int, str], member: int, process) -> s
         return f"its process was killed by {name} (out of memory?)"
 
     return f"its process exited with code {process.exitcode}"
+
+
+def _read_reports(errors, reported: dict[int, str]) -> None:
+    """Moves every (member, message) waiting on `errors` into `reported`."""
+    while not errors.empty():
+        sender, message = errors.get()
+        reported[sender] = message
 
 
 def _train_member(

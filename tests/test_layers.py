@@ -90,10 +90,11 @@ def test_conv_gradcheck_with_taps_that_only_see_padding(
 
 @pytest.mark.parametrize(
     ("kernel", "padding"),
-    [((5, 1), (2, 0)), ((3, 1), (2, 0)), ((3, 2), (0, 1)), ((1, 1), 0)],
+    [((5, 2), (2, 0)), ((3, 2), (2, 1)), ((3, 2), (0, 1)), ((1, 2), 0)],
 )
 def test_conv_gradcheck_of_the_input_gradient_as_a_correlation(kernel, padding):
-    # stride 1 with padding up to kernel - 1 takes the full-correlation path
+    # stride 1 with padding up to kernel - 1 takes the full-correlation path (kernels
+    # two columns wide: one-column kernels take the band path)
     torch.manual_seed(0)
     x = _double(2, 3, 7, 4)
     weight = _double(2, 3, *kernel)
@@ -118,11 +119,81 @@ def test_input_gradient_scatters_only_where_the_correlation_does_not_hold(
         layers, "_col2im_add", lambda *args: calls.append(1) or scatter(*args)
     )
     x = torch.randn(2, 3, 12, 4, requires_grad=True)
-    weight = torch.randn(2, 3, 9, 1)
+    weight = torch.randn(2, 3, 9, 2)  # one column wide would take the band path
 
     Conv2dFunction.apply(x, weight, None, stride, padding).sum().backward()
 
     assert bool(calls) == scatters
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(
+    ("height", "kernel_height", "stride", "padding"),
+    [
+        (7, 3, 1, 1),  # "same" padding, as the temporal CNN
+        (7, 3, 2, 0),  # strided along the column
+        (6, 2, 1, 3),  # padding wider than the kernel
+        (3, 5, 1, 2),  # kernel longer than the input
+        (1, 1, 1, 6),  # most outputs only see padding: whole blocks of bias
+        (9, 4, 3, 2),
+    ],
+)
+def test_column_kernel_gradcheck(
+    monkeypatch, height, kernel_height, stride, padding, bias
+):
+    # One-column kernels take the band path; blocks of 2 rows make several blocks
+    # whose input rows overlap.
+    monkeypatch.setattr(layers, "_BAND_BLOCK_ROWS", 2)
+    monkeypatch.setattr(layers, "_PatchMatrix", None)  # the im2col path would fail
+    torch.manual_seed(0)
+    x = _double(2, 3, height, 4)
+    weight = _double(5, 3, kernel_height, 1)
+    b = _double(5) if bias else None
+
+    def conv(x, weight, b):
+        return Conv2dFunction.apply(x, weight, b, (stride, 1), (padding, 0))
+
+    expected = F.conv2d(x, weight, b, (stride, 1), (padding, 0))
+    torch.testing.assert_close(conv(x, weight, b), expected)
+    assert gradcheck(conv, (x, weight, b))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_column_kernels_match_torch_in_any_input_layout(channels_last):
+    torch.manual_seed(0)
+    x = _double(3, 2, 23, 5, channels_last=channels_last).requires_grad_(False)
+    weight, b = _double(4, 2, 9, 1), _double(4)
+
+    out = Conv2dFunction.apply(x, weight, b, 1, (4, 0))
+
+    torch.testing.assert_close(out, F.conv2d(x, weight, b, 1, (4, 0)))
+
+
+def test_column_kernels_with_a_large_band_matrix_take_im2col(monkeypatch):
+    patch_matrices = []
+    patch_matrix = layers._PatchMatrix
+    monkeypatch.setattr(
+        layers,
+        "_PatchMatrix",
+        lambda *args: patch_matrices.append(1) or patch_matrix(*args),
+    )
+    x, weight = _double(2, 3, 8, 4), _double(5, 3, 3, 1)  # A: 24 x 40 entries
+    monkeypatch.setattr(layers, "_BAND_MAX_ENTRIES", 24 * 40 - 1)
+
+    out = Conv2dFunction.apply(x, weight, None, 1, (1, 0))
+
+    assert patch_matrices
+    torch.testing.assert_close(out, F.conv2d(x, weight, None, 1, (1, 0)))
+
+
+def test_column_kernel_output_feeds_the_next_layer_without_a_copy():
+    # The band path lays its output out (B, W, H, C) in memory, the layout the next
+    # column-kernel layer reads its input in, so stacked layers never transpose.
+    x = torch.randn(4, 3, 30, 14)
+    out = Conv2dFunction.apply(x, torch.randn(10, 3, 9, 1), None, 1, (4, 0))
+
+    assert layers._as_columns(out).data_ptr() == out.data_ptr()
+    assert torch.tanh(out).stride() == out.stride()  # activations keep it
 
 
 def test_conv_gradcheck_across_uneven_batch_chunks(monkeypatch):

@@ -379,9 +379,9 @@ def _as_columns(t: torch.Tensor) -> torch.Tensor:
     return t.permute(0, 3, 2, 1).reshape(B * W, H * C)
 
 
-def _from_columns(rows: torch.Tensor, B: int, W: int, C: int) -> torch.Tensor:
+def _from_columns(rows: torch.Tensor, B: int, W: int, H: int, C: int) -> torch.Tensor:
     """Inverse of `_as_columns`: a (B, C, H, W) view laid out (B, W, H, C)."""
-    return rows.view(B, W, -1, C).permute(0, 3, 2, 1)
+    return rows.view(B, W, H, C).permute(0, 3, 2, 1)
 
 
 def _band_forward(
@@ -410,7 +410,7 @@ def _band_forward(
                 out=target,
             )
 
-    return _from_columns(out, B, W, C_out), columns
+    return _from_columns(out, B, W, band.out_len, C_out), columns
 
 
 def _band_backward(
@@ -456,7 +456,7 @@ def _band_backward(
             grad_columns[:, in_cols].addmm_(
                 grad_rows[:, out_cols], matrix[in_cols, out_cols].t()
             )
-        grad_x = _from_columns(grad_columns, B, W, C_in)
+        grad_x = _from_columns(grad_columns, B, W, band.in_len, C_in)
 
     return grad_x, grad_weight, grad_bias
 

@@ -169,6 +169,17 @@ def test_column_kernels_match_torch_in_any_input_layout(channels_last):
     torch.testing.assert_close(out, F.conv2d(x, weight, b, 1, (4, 0)))
 
 
+def test_column_kernels_take_an_empty_batch():
+    x = torch.randn(0, 3, 30, 14, requires_grad=True)
+    weight = torch.randn(10, 3, 9, 1, requires_grad=True)
+
+    out = Conv2dFunction.apply(x, weight, None, 1, (4, 0))
+    out.sum().backward()
+
+    assert out.shape == (0, 10, 30, 14) and x.grad.shape == x.shape
+    assert torch.equal(weight.grad, torch.zeros_like(weight))
+
+
 def test_column_kernels_with_a_large_band_matrix_take_im2col(monkeypatch):
     patch_matrices = []
     patch_matrix = layers._PatchMatrix

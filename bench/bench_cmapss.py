@@ -11,7 +11,8 @@ file). The members' mean prediction on the last window of each test unit is scor
 against the RUL file; figures go to bench/results/cmapss.json, checkpoints and
 per-member results to bench/results/cmapss/, reused or resumed unless --retrain.
 Cost per member on one core: 8-11 minutes for a CNN (60 epochs; 10-18 before its
-9x1 convolutions took the band-matrix path), 2-4 for an LSTM, by machine; --jobs 2 --threads 1 trains two members at once on a 2-core machine.
+9x1 convolutions took the band-matrix path), 2-4 for an LSTM, by machine;
+--jobs 2 --threads 1 trains two members at once on a 2-core machine.
 Separate processes (say, one per subset) each rewrite cmapss.json: run the full
 command once afterwards, which loads the finished checkpoints, to collect all rows.
 """

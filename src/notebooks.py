@@ -7,7 +7,9 @@ reach `config.get_config()` inside the notebooks.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,14 +26,55 @@ NOTEBOOKS = ("data_analysis", "cnn_model", "lstm_model", "overview")
 CELL_TIMEOUT_SECONDS = 3600
 # What stops a notebook: a cell raising, the kernel process dying, a cell timing out.
 NOTEBOOK_FAILURES = (CellExecutionError, DeadKernelError, CellTimeoutError)
+# Signals that stop the job (Ctrl-C, kill); see _EchoingClient.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # The training loop's per-epoch summary (src/training.py), echoed as it comes.
 EPOCH_LINE = re.compile(r"epoch\s+\d+/\d+\b")
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM stopped a notebook while one of its cells ran."""
+
+
 class _EchoingClient(NotebookClient):
-    """A NotebookClient that hands each per-epoch line to `echo` as it arrives."""
+    """A NotebookClient that hands each per-epoch line to `echo` as it arrives, and
+    turns SIGINT or SIGTERM during a cell into `Interrupted`.
+
+    nbclient's own handlers shut the kernel down under the running cell, which then
+    fails as a dead kernel, and its cleanup fails again on the manager already gone:
+    three chained tracebacks for one Ctrl-C. While a cell runs, ours stand in.
+    """
 
     echo = None
+
+    async def async_execute_cell(self, *args, **kwargs):
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        received = []
+
+        def on_signal(signum: int) -> None:
+            received.append(signal.Signals(signum).name)
+            task.cancel()
+
+        try:
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, on_signal, signum)
+        except RuntimeError:  # not the main thread: no handlers, as in nbclient
+            return await super().async_execute_cell(*args, **kwargs)
+        try:
+            return await super().async_execute_cell(*args, **kwargs)
+        except (asyncio.CancelledError, DeadKernelError):
+            # nbclient reports our cancellation as a dead kernel.
+            if not received:
+                raise
+            for other in asyncio.all_tasks(loop) - {task}:
+                other.cancel()  # the cell's pollers, which would fail on the kernel
+            # A graceful shutdown under a running cell makes the kernel print a
+            # traceback as its sockets close; stop it outright.
+            self.shutdown_kernel = "immediate"
+            raise Interrupted(received[0]) from None
+        finally:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
 
     def output(self, outs, msg, display_id, cell_index):
         if self.echo is not None and msg["msg_type"] == "stream":
@@ -105,6 +148,10 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
 
     Returns:
         True if every notebook ran; False after printing which cell failed and why.
+
+    Raises:
+        KeyboardInterrupt: After printing which notebook SIGINT (Ctrl-C) or SIGTERM
+            stopped; its kernel is shut down, checkpoints saved so far are kept.
     """
     reports_dir = reports_dir or ROOT / "reports"
     for number, name in enumerate(names, start=1):
@@ -125,6 +172,13 @@ def run_all(names: Sequence[str] = NOTEBOOKS, reports_dir: Path | None = None) -
             executed = execute_notebook(
                 name, reports_dir, on_cell=progress, on_epoch=epoch
             )
+        except KeyboardInterrupt as error:  # Interrupted, or Ctrl-C between cells
+            print(
+                f"{tag} INTERRUPTED ({error or 'SIGINT'}); executed copy up to there: "
+                f"{reports_dir / (name + '.ipynb')}",
+                flush=True,
+            )
+            raise KeyboardInterrupt from None
         except NOTEBOOK_FAILURES as error:
             print(f"{tag} FAILED: {_failure_reason(error)}", flush=True)
             print(

@@ -43,7 +43,11 @@ def main() -> None:
         sys.exit(f"data error: {error}")
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
-    if not run_all(arguments.notebooks, reports):
+    try:
+        finished = run_all(arguments.notebooks, reports)
+    except KeyboardInterrupt:
+        sys.exit(130)  # run_all said where; 128 + SIGINT, as shells report Ctrl-C
+    if not finished:
         sys.exit(1)
     print(
         f"all notebooks done in {time.perf_counter() - started:.0f} s; "

@@ -148,6 +148,29 @@ def test_a_dead_kernel_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "reports" / "dies.ipynb").is_file()
 
 
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_cell_stops_the_job_in_one_line(
+    tmp_path, monkeypatch, capsys, signal_name
+):
+    # The kernel signals the process running run_all (its parent), as Ctrl-C or
+    # kill would, while its cell runs. It used to end in three chained tracebacks.
+    sources = [
+        "x = 1",
+        f"import os, signal, time\nos.kill(os.getppid(), signal.{signal_name})\n"
+        "time.sleep(60)",
+        "never = 1",
+    ]
+
+    with pytest.raises(KeyboardInterrupt):
+        _run_broken_notebook(tmp_path, monkeypatch, "stopped", sources)
+
+    printed = capsys.readouterr().out
+    assert f"[1/1] stopped.ipynb INTERRUPTED ({signal_name}); executed copy" in printed
+    executed = nbformat.read(tmp_path / "reports" / "stopped.ipynb", as_version=4)
+    assert executed.cells[0].execution_count == 1
+    assert executed.cells[2].execution_count is None  # the job stopped there
+
+
 def test_training_epoch_lines_reach_the_job_as_they_come(tmp_path, monkeypatch, capsys):
     sources = [
         "print('a table nobody needs in the log')",

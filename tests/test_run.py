@@ -91,3 +91,21 @@ def test_main_job_with_a_missing_data_file_exits_with_one_line(tmp_path, monkeyp
     message = str(stopped.value.code)
     assert message.startswith("data error: data file ")
     assert "absent.h5 does not exist" in message and "\n" not in message
+
+
+def test_main_job_stopped_by_ctrl_c_exits_130_without_a_traceback(
+    tiny_file, monkeypatch
+):
+    # run_all has printed which notebook stopped (tests/test_notebooks.py)
+    monkeypatch.setenv("FILENAME", str(tiny_file))
+    monkeypatch.setattr("sys.argv", ["src.run"])
+
+    def interrupted(names, reports_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "run_all", interrupted)
+
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+
+    assert stopped.value.code == 130

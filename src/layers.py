@@ -61,8 +61,28 @@ def _check_dtype(layer: str, x: torch.Tensor, weight: torch.Tensor) -> None:
         )
 
 
-def _check_conv_input(x: torch.Tensor, weight: torch.Tensor) -> None:
-    """Raises ValueError unless x is 4-D with the weight's input channel count."""
+def _check_conv_input(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> None:
+    """Raises ValueError unless weight, bias and x fit together.
+
+    The weight must be 4-D, the bias hold one entry per output channel in the
+    weight's dtype, and x be 4-D with the weight's dtype and input channel count.
+    """
+    if weight.dim() != 4:
+        raise ValueError(
+            "conv weight must be 4-D (C_out, C_in, kh, kw), "
+            f"got shape {tuple(weight.shape)}"
+        )
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(
+            f"conv bias must have shape ({weight.shape[0]},), one entry per output "
+            f"channel, got {tuple(bias.shape)}"
+        )
+    if bias is not None and bias.dtype != weight.dtype:
+        raise ValueError(
+            f"conv bias is {bias.dtype}, expected {weight.dtype} like the weight"
+        )
     _check_dtype("conv", x, weight)
     if x.dim() != 4:
         raise ValueError(
@@ -338,9 +358,9 @@ class _Band:
     def __init__(
         self, x_shape: torch.Size, weight: torch.Tensor, stride: int, pad: int
     ) -> None:
-        B, C_in, H, W = x_shape
+        _, C_in, H, _ = x_shape
         C_out, _, kh, _ = weight.shape
-        self.columns, self.in_len = B * W, H
+        self.in_len = H
         self.out_len = (H + 2 * pad - kh) // stride + 1
         self.index = _band_index(weight.shape, H, stride, pad, weight.device)
         # (columns of Y, rows of X) per block, in A's units: rows times channels.
@@ -379,9 +399,17 @@ def _as_columns(t: torch.Tensor) -> torch.Tensor:
     return t.permute(0, 3, 2, 1).reshape(B * W, H * C)
 
 
-def _from_columns(rows: torch.Tensor, B: int, W: int, H: int, C: int) -> torch.Tensor:
-    """Inverse of `_as_columns`: a (B, C, H, W) view laid out (B, W, H, C)."""
-    return rows.view(B, W, H, C).permute(0, 3, 2, 1)
+def _empty_by_columns(like: torch.Tensor, B: int, C: int, H: int, W: int):
+    """A new (B, C, H, W) tensor laid out (B, W, H, C), and its `_as_columns` view.
+
+    The tensor is not a view itself, which leaves a layer's output free for
+    in-place operations, as torch's is.
+    """
+    t = torch.empty_strided(
+        (B, C, H, W), (W * H * C, 1, C, H * C), dtype=like.dtype, device=like.device
+    )
+
+    return t, _as_columns(t)
 
 
 def _band_forward(
@@ -389,10 +417,9 @@ def _band_forward(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Y = X A + bias, block by block; returns (output, X as columns for backward)."""
     B, _, _, W = x.shape
-    C_out = weight.shape[0]
     columns = _as_columns(x)
     matrix = band.matrix(weight)
-    out = x.new_empty(band.columns, band.out_len * C_out)
+    result, out = _empty_by_columns(x, B, weight.shape[0], band.out_len, W)
     bias_row = None if bias is None else bias.repeat(band.out_len)
     for out_cols, in_cols in band.blocks:
         target = out[:, out_cols]
@@ -410,7 +437,7 @@ def _band_forward(
                 out=target,
             )
 
-    return _from_columns(out, B, W, band.out_len, C_out), columns
+    return result, columns
 
 
 def _band_backward(
@@ -439,24 +466,29 @@ def _band_backward(
     if needs[2]:
         grad_bias = grad_rows.sum(dim=0).view(band.out_len, C_out).sum(dim=0)
 
-    # (2)
+    # (2) Each tap gathers about H_out entries of dL/dA: in bfloat16 or float16
+    # that sum, held in the input's precision, lost a digit against torch's, so
+    # it is accumulated in at least float32.
     if needs[1]:
-        grad_matrix = grad_rows.new_zeros(band.index.shape)
+        accumulate = torch.promote_types(columns.dtype, torch.float32)
+        wide_columns, wide_rows = columns.to(accumulate), grad_rows.to(accumulate)
+        grad_matrix = wide_rows.new_zeros(band.index.shape)
         for out_cols, in_cols in band.blocks:
             grad_matrix[in_cols, out_cols].addmm_(
-                columns[:, in_cols].t(), grad_rows[:, out_cols]
+                wide_columns[:, in_cols].t(), wide_rows[:, out_cols]
             )
         grad_weight = band.kernel_gradient(grad_matrix, weight.shape)
+        grad_weight = grad_weight.to(weight.dtype)
 
     # (3)
     if needs[0]:
         matrix = band.matrix(weight)
-        grad_columns = grad_rows.new_zeros(band.columns, band.in_len * C_in)
+        grad_x, grad_columns = _empty_by_columns(grad_rows, B, C_in, band.in_len, W)
+        grad_columns.zero_()
         for out_cols, in_cols in band.blocks:
             grad_columns[:, in_cols].addmm_(
                 grad_rows[:, out_cols], matrix[in_cols, out_cols].t()
             )
-        grad_x = _from_columns(grad_columns, B, W, band.in_len, C_in)
 
     return grad_x, grad_weight, grad_bias
 
@@ -498,7 +530,7 @@ class Conv2dFunction(torch.autograd.Function):
             x: (B, C_in, H, W); weight: (C_out, C_in, kh, kw); bias: (C_out,)
             output: (B, C_out, H_out, W_out), H_out = (H + 2ph - kh) // sh + 1
         """
-        _check_conv_input(x, weight)
+        _check_conv_input(x, weight, bias)
         stride = _as_pair(stride, "stride", 1)
         padding = _as_pair(padding, "padding", 0)
         kernel = tuple(weight.shape[2:])
@@ -511,10 +543,10 @@ class Conv2dFunction(torch.autograd.Function):
             ctx.save_for_backward(columns, weight)
             return out
 
-        out_nhwc = _correlate(x, weight, bias, stride, padding)
+        out = _correlate(x, weight, bias, stride, padding)
         ctx.save_for_backward(x, weight)
 
-        return out_nhwc.permute(0, 3, 1, 2)
+        return out
 
     @staticmethod
     @once_differentiable
@@ -582,15 +614,24 @@ def _correlate(
     """Y_mat = P W_mat^T + bias, one chunk of the patch matrix P at a time.
 
     Returns:
-        The output, channels-last: rows are ordered (b, i, j) at no extra cost.
+        The output, NCHW-shaped and laid out channels-last in memory, so that rows
+        ordered (b, i, j) fill it at no extra cost. It is a tensor of its own, not a
+        view, which leaves it free for in-place operations, as torch's is.
 
     Shapes:
         x: (B, C_in, H, W); weight: (C_out, C_in, kh, kw)
-        output: (B, H_out, W_out, C_out)
+        output: (B, C_out, H_out, W_out)
     """
     patch_matrix = _PatchMatrix(x, tuple(weight.shape[2:]), stride, padding)
     weight_mat = _flat_kernels(weight)  # (C_out, kh*kw*C_in)
-    out = x.new_empty(x.shape[0] * patch_matrix.rows_per_sample, weight.shape[0])
+    C_out = weight.shape[0]
+    result = torch.empty(
+        (x.shape[0], C_out, *patch_matrix.out_size),
+        dtype=x.dtype,
+        device=x.device,
+        memory_format=torch.channels_last,
+    )
+    out = result.permute(0, 2, 3, 1).view(-1, C_out)  # (B*H_out*W_out, C_out)
 
     for first, stop, rows in patch_matrix.chunks():
         patches = patch_matrix.fill(first, stop)  # (b*H_out*W_out, K)
@@ -599,7 +640,7 @@ def _correlate(
         else:
             torch.addmm(bias, patches, weight_mat.t(), out=out[rows])
 
-    return out.view(x.shape[0], *patch_matrix.out_size, weight.shape[0])  # NHWC
+    return result
 
 
 def _full_correlation_padding(
@@ -636,9 +677,7 @@ def _conv_grad_input_by_correlation(
         grad_output: (B, C_out, H_out, W_out); output: (B, C_in, H, W)
     """
     flipped = weight.flip(2, 3).transpose(0, 1)  # (C_in, C_out, kh, kw)
-    grad_x = _correlate(grad_output, flipped, None, (1, 1), full_padding)
-
-    return grad_x.permute(0, 3, 1, 2)
+    return _correlate(grad_output, flipped, None, (1, 1), full_padding)
 
 
 def _conv_grad_weight(
@@ -790,28 +829,22 @@ class LeakyReLUFunction(torch.autograd.Function):
             negative_slope: Slope s for x <= 0.
 
         Returns:
-            max(x, s x) when s <= 1, else min(x, s x) (both equal the definition and
-            avoid boolean masks, which are slow on CPU).
+            x times its local slope (1 where x > 0, else s), which is also dy/dx
+            and is kept for backward. max(x, s x) was one pass shorter but gave NaN
+            for x = +inf and s = 0 (torch gives inf).
         """
-        scaled = x * negative_slope
-        y = (
-            torch.maximum(x, scaled)
-            if negative_slope <= 1
-            else torch.minimum(x, scaled)
-        )
+        local_slope = _leaky_relu_slope(x, negative_slope)
+        ctx.save_for_backward(local_slope)
 
-        ctx.save_for_backward(x)
-        ctx.negative_slope = negative_slope
-
-        return y
+        return x * local_slope
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output):
         """dL/dx = G * slope(x), slope(x) = 1 for x > 0 and s otherwise; G = dL/dy.
 
-        (1) slope(x) from sign(x), which is exactly 0 at x = 0 (slope s, like torch).
-        (2) Multiply by G.
+        The slope was computed in forward from sign(x), which is exactly 0 at
+        x = 0 (slope s, like torch).
 
         Args:
             ctx: Autograd context.
@@ -820,14 +853,10 @@ class LeakyReLUFunction(torch.autograd.Function):
         Returns:
             (dL/dx, None).
         """
-        (x,) = ctx.saved_tensors
+        (local_slope,) = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None
 
-        # (1)
-        local_slope = _leaky_relu_slope(x, ctx.negative_slope)
-
-        # (2)
         return grad_output * local_slope, None
 
 
@@ -953,13 +982,14 @@ def _spatial_map(
     Shapes:
         t: (*, H, W); matrix: (H_out*W_out, H*W); output: (*, H_out, W_out)
     """
+    plane = matrix.shape[1]  # H*W, named: -1 is ambiguous in an empty batch
     if channels_last:
         B, C = t.shape[:2]
-        columns = t.permute(0, 2, 3, 1).reshape(B, -1, C)  # (B, H*W, C)
+        columns = t.permute(0, 2, 3, 1).reshape(B, plane, C)  # (B, H*W, C)
         mapped = matrix @ columns  # (B, H_out*W_out, C)
         return mapped.view(B, *out_size, C).permute(0, 3, 1, 2)
 
-    rows = t.reshape(*t.shape[:-2], -1)  # (*, H*W)
+    rows = t.reshape(*t.shape[:-2], plane)  # (*, H*W)
 
     return (rows @ matrix.t()).view(*t.shape[:-2], *out_size)
 

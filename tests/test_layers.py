@@ -180,6 +180,31 @@ def test_column_kernels_take_an_empty_batch():
     assert torch.equal(weight.grad, torch.zeros_like(weight))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_column_kernel_weight_gradient_is_as_precise_as_torchs(dtype):
+    # Each tap sums about H_out products: summed in bfloat16 it was 10x off torch's.
+    torch.manual_seed(0)
+    x = torch.randn(8, 4, 500, 4, dtype=torch.float64)
+    weight = torch.randn(4, 4, 9, 1, dtype=torch.float64) * 0.3
+    grad_output = torch.randn(8, 4, 500, 4, dtype=torch.float64)
+
+    def weight_gradient(conv, dtype):
+        w = weight.to(dtype).requires_grad_()
+        out = conv(x.to(dtype), w, None, 1, (4, 0))
+        (grad,) = torch.autograd.grad(out, w, grad_output.to(dtype))
+        assert grad.dtype == dtype
+        return grad.double()
+
+    exact = weight_gradient(F.conv2d, torch.float64)
+
+    def error(grad):
+        return ((grad - exact).abs().max() / exact.abs().max()).item()
+
+    ours = error(weight_gradient(Conv2dFunction.apply, dtype))
+    torchs = error(weight_gradient(F.conv2d, dtype))
+    assert ours <= 2 * torchs
+
+
 def test_column_kernels_with_a_large_band_matrix_take_im2col(monkeypatch):
     patch_matrices = []
     patch_matrix = layers._PatchMatrix
@@ -340,6 +365,18 @@ def test_leaky_relu_matches_torch_including_zero():
     torch.testing.assert_close(grad, expected_grad, **FLOAT32_TOLERANCE)
 
 
+@pytest.mark.parametrize("negative_slope", [0.0, 0.01, 1.5, -0.5])
+def test_leaky_relu_matches_torch_at_infinities_and_nan(negative_slope):
+    x = torch.tensor([float("inf"), -float("inf"), float("nan"), -0.0, 0.0, 2.0])
+
+    out = LeakyReLUFunction.apply(x, negative_slope)
+
+    # max(x, 0 * x) gave NaN for +inf with slope 0
+    torch.testing.assert_close(
+        out, F.leaky_relu(x, negative_slope), rtol=0, atol=0, equal_nan=True
+    )
+
+
 def test_tanh_gradcheck():
     torch.manual_seed(0)
     x = _double(2, 3, 4, 5) * 3  # well into both saturated tails
@@ -470,6 +507,25 @@ def test_backward_leaves_incoming_gradient_unchanged(module):
     assert torch.equal(grad_output, grad_output_before)
 
 
+@pytest.mark.parametrize("kernel", [(3, 3), (3, 1)])  # im2col, band path
+def test_conv_output_takes_in_place_operations_like_torchs(kernel):
+    # Outputs were views made inside the Function, which torch forbids changing.
+    torch.manual_seed(0)
+    x = _double(2, 3, 8, 4)
+    conv = CustomConv2d(3, 4, kernel).double()
+    inputs = (x, conv.weight, conv.bias)
+
+    out = F.relu(conv(x), inplace=True)
+    grads = _grads_of(out, torch.ones_like(out), inputs)
+    native = F.relu(F.conv2d(x, conv.weight, conv.bias), inplace=True)
+    expected = _grads_of(native, torch.ones_like(native), inputs)
+
+    torch.testing.assert_close(out, native)
+
+    for grad, expected_grad in zip(grads, expected, strict=True):
+        torch.testing.assert_close(grad, expected_grad)
+
+
 def test_conv_skips_input_gradient_when_not_needed():
     x = torch.randn(2, 3, 5, 6)  # data, no grad
     conv = CustomConv2d(3, 4, 3)
@@ -560,11 +616,38 @@ def test_conv_rejects_bad_input_shapes(x_shape, match):
         conv(torch.randn(*x_shape))
 
 
+@pytest.mark.parametrize(
+    ("weight_shape", "bias", "match"),
+    [
+        ((2, 1, 1), None, "weight must be 4-D .* got shape \\(2, 1, 1\\)"),
+        # one-column kernels: the band path sliced a long bias without a word
+        ((2, 1, 1, 1), torch.zeros(3), "bias must have shape \\(2,\\).* got \\(3,\\)"),
+        ((2, 1, 3, 3), torch.zeros(1), "bias must have shape \\(2,\\).* got \\(1,\\)"),
+        ((2, 1, 1, 1), torch.zeros(2, dtype=torch.float64), "bias is torch.float64"),
+    ],
+)
+def test_conv_function_rejects_a_weight_or_bias_that_does_not_fit(
+    weight_shape, bias, match
+):
+    with pytest.raises(ValueError, match=match):
+        Conv2dFunction.apply(torch.zeros(1, 1, 3, 3), torch.zeros(weight_shape), bias)
+
+
 def test_dense_rejects_wrong_feature_count():
     dense = CustomDense(64, 1)
 
     with pytest.raises(ValueError, match="\\(\\*, 64\\), got \\(8, 32\\)"):
         dense(torch.randn(8, 32))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_pool_takes_an_empty_batch(channels_last):
+    x = _double(0, 3, 5, 6, channels_last=channels_last)
+
+    out = AdaptiveAvgPool2dFunction.apply(x, 1)
+    out.sum().backward()
+
+    assert out.shape == (0, 3, 1, 1) and x.grad.shape == x.shape
 
 
 @pytest.mark.parametrize("output_size", [0, (2, 0), (1, 2, 3), "global"])

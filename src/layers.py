@@ -758,15 +758,19 @@ class DenseFunction(torch.autograd.Function):
         """
         _check_dense_input(x, weight)
         x_rows = x.reshape(-1, weight.shape[1])  # (N, in_features)
+        # Written into a tensor of the output's shape: a view made here could not
+        # take in-place operations.
+        y = x.new_empty(*x.shape[:-1], weight.shape[0])
+        y_rows = y.view(-1, weight.shape[0])
         if bias is None:
-            y_rows = x_rows @ weight.t()
+            torch.mm(x_rows, weight.t(), out=y_rows)
         else:
-            y_rows = torch.addmm(bias, x_rows, weight.t())
+            torch.addmm(bias, x_rows, weight.t(), out=y_rows)
 
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
 
-        return y_rows.view(*x.shape[:-1], weight.shape[0])
+        return y
 
     @staticmethod
     @once_differentiable
@@ -982,16 +986,21 @@ def _spatial_map(
     Shapes:
         t: (*, H, W); matrix: (H_out*W_out, H*W); output: (*, H_out, W_out)
     """
-    plane = matrix.shape[1]  # H*W, named: -1 is ambiguous in an empty batch
+    plane_out, plane = matrix.shape  # named: -1 is ambiguous in an empty batch
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    mapped = torch.empty(
+        (*t.shape[:-2], *out_size), dtype=t.dtype, device=t.device, memory_format=layout
+    )  # a tensor of its own, not a view, so it takes in-place operations
     if channels_last:
         B, C = t.shape[:2]
         columns = t.permute(0, 2, 3, 1).reshape(B, plane, C)  # (B, H*W, C)
-        mapped = matrix @ columns  # (B, H_out*W_out, C)
-        return mapped.view(B, *out_size, C).permute(0, 3, 1, 2)
+        out = mapped.permute(0, 2, 3, 1).view(B, plane_out, C)
+        torch.matmul(matrix, columns, out=out)
+    else:
+        rows = t.reshape(-1, plane)  # (*, H*W)
+        torch.mm(rows, matrix.t(), out=mapped.view(-1, plane_out))
 
-    rows = t.reshape(*t.shape[:-2], plane)  # (*, H*W)
-
-    return (rows @ matrix.t()).view(*t.shape[:-2], *out_size)
+    return mapped
 
 
 class AdaptiveAvgPool2dFunction(torch.autograd.Function):

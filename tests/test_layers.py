@@ -507,22 +507,40 @@ def test_backward_leaves_incoming_gradient_unchanged(module):
     assert torch.equal(grad_output, grad_output_before)
 
 
-@pytest.mark.parametrize("kernel", [(3, 3), (3, 1)])  # im2col, band path
-def test_conv_output_takes_in_place_operations_like_torchs(kernel):
+def _conv_pair(kernel):
+    conv = CustomConv2d(3, 4, kernel).double()
+    return conv, lambda x: F.conv2d(x, conv.weight, conv.bias)
+
+
+def _dense_pair():
+    dense = CustomDense(8, 2).double()
+    return dense, lambda x: F.linear(x, dense.weight, dense.bias)
+
+
+def _pool_pair():
+    return CustomAdaptiveAvgPool2d((2, 3)), lambda x: F.adaptive_avg_pool2d(x, (2, 3))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize(
+    "pair",
+    [lambda: _conv_pair((3, 3)), lambda: _conv_pair((3, 1)), _dense_pair, _pool_pair],
+    ids=["conv-im2col", "conv-band", "dense", "pool"],
+)
+def test_outputs_take_in_place_operations_like_torchs(pair, channels_last):
     # Outputs were views made inside the Function, which torch forbids changing.
     torch.manual_seed(0)
-    x = _double(2, 3, 8, 4)
-    conv = CustomConv2d(3, 4, kernel).double()
-    inputs = (x, conv.weight, conv.bias)
+    ours, native = pair()
+    x = _double(2, 3, 6, 8, channels_last=channels_last)
+    inputs = (x, *ours.parameters())
 
-    out = F.relu(conv(x), inplace=True)
+    out = F.relu(ours(x), inplace=True)
+    expected = F.relu(native(x), inplace=True)
     grads = _grads_of(out, torch.ones_like(out), inputs)
-    native = F.relu(F.conv2d(x, conv.weight, conv.bias), inplace=True)
-    expected = _grads_of(native, torch.ones_like(native), inputs)
+    expected_grads = _grads_of(expected, torch.ones_like(expected), inputs)
 
-    torch.testing.assert_close(out, native)
-
-    for grad, expected_grad in zip(grads, expected, strict=True):
+    torch.testing.assert_close(out, expected)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(grad, expected_grad)
 
 

@@ -105,6 +105,9 @@ class Config:
     # z-score per operating condition (needed for FD002 and FD004).
     rul_cap: float = 0.0
     scale_per_condition: bool = False
+    # Refuse C-MAPSS files whose row counts differ from NASA's (a truncated copy);
+    # False reads files changed on purpose.
+    cmapss_official_sizes: bool = True
     # Paths; {dataset} and {model} are filled in per run.
     checkpoint_path: str = "models/{dataset}/{model}.pt"
     results_dir: str = "results"

@@ -47,6 +47,14 @@ DEFAULT_SENSORS = (
     "s21",
 )
 TEST_UNIT_OFFSET = 1000
+# Data rows of NASA's files, (train, test): a copy cut at a line boundary reads
+# as valid data with fewer (or shorter) units and wrong labels for the last one.
+NASA_ROWS = {
+    "FD001": (20631, 13096),
+    "FD002": (53759, 33991),
+    "FD003": (24720, 16596),
+    "FD004": (61249, 41214),
+}
 # Values become float32 features and int32 cycles: larger ones would not survive.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 INT32_MAX = int(np.iinfo(np.int32).max)
@@ -208,6 +216,7 @@ def load_cmapss(
     subset: str = "FD001",
     sensors: Sequence[str] = DEFAULT_SENSORS,
     include_settings: bool = False,
+    official_sizes: bool = True,
 ) -> RULData:
     """Read one C-MAPSS subset into per-unit records with uncapped RUL labels.
 
@@ -220,6 +229,8 @@ def load_cmapss(
         subset: "FD001" ... "FD004" (case-insensitive).
         sensors: Sensor names "s1" ... "s21", in the wanted column order.
         include_settings: Prepend the 3 operating settings to the features.
+        official_sizes: Refuse train and test files whose row counts differ from
+            NASA's (`NASA_ROWS`); False reads files changed on purpose.
 
     Returns:
         RULData: train units (split "dev"), then test units (split "test", ids
@@ -235,8 +246,11 @@ def load_cmapss(
     columns = [COLUMN_NAMES.index(name) for name in feature_names]
     paths = {kind: subset_file(data_dir, kind, subset) for kind in FILE_KINDS}
 
-    dev_blocks = _unit_blocks(read_table(paths["train"]), paths["train"])
-    test_blocks = _unit_blocks(read_table(paths["test"]), paths["test"])
+    tables = {kind: read_table(paths[kind]) for kind in ("train", "test")}
+    if official_sizes:
+        _check_official_rows(tables, paths, subset)
+    dev_blocks = _unit_blocks(tables["train"], paths["train"])
+    test_blocks = _unit_blocks(tables["test"], paths["test"])
     final_rul = _read_final_rul(paths["RUL"], len(test_blocks), paths["test"])
     _check_test_ids([unit_id for unit_id, _ in test_blocks], paths)
     dev = _records(dev_blocks, "dev", columns, np.zeros(len(dev_blocks)))
@@ -259,6 +273,19 @@ def _check_subset(subset: str) -> str:
         )
 
     return name
+
+
+def _check_official_rows(
+    tables: dict[str, np.ndarray], paths: dict[str, Path], subset: str
+) -> None:
+    for kind, expected in zip(("train", "test"), NASA_ROWS[subset], strict=True):
+        if len(tables[kind]) != expected:
+            raise DataFileError(
+                f"{paths[kind]} holds {len(tables[kind])} data rows; NASA's "
+                f"{kind}_{subset} holds {expected}. Expected an unchanged copy (was "
+                "the download cut short?); to read a file changed on purpose, set "
+                "CMAPSS_OFFICIAL_SIZES=0 (cmapss_official_sizes in config.py)."
+            )
 
 
 def _feature_names(sensors: Sequence[str], include_settings: bool) -> list[str]:

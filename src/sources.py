@@ -52,7 +52,11 @@ def load_configured_data(config: Config) -> RULData:
         from src.cmapss import load_cmapss
 
         subset = config.dataset.split(":", 1)[1]
-        return load_cmapss(config.path("cmapss_dir"), subset=subset)
+        return load_cmapss(
+            config.path("cmapss_dir"),
+            subset=subset,
+            official_sizes=config.cmapss_official_sizes,
+        )
     raise ValueError(
         f"unknown dataset {config.dataset!r}; expected 'ncmapss' or "
         "'cmapss:FD001' ... 'cmapss:FD004'"

@@ -52,6 +52,7 @@ RESUMABLE_CHANGES = frozenset(
     # Compared through the checkpoint's feature names, windows, training units
     # and scaler statistics (`check_compatible`), whatever spelling chose them.
     | {"features", "win_len", "downsample", "rul_cap", "scale_per_condition"}
+    | {"cmapss_official_sizes"}
     | {"val_units", "val_fraction"}
     | {"checkpoint_path", "results_dir", "reports_dir"}
 )

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,10 @@ from src.data_loader import (
     create_training_and_testing_sets,
     normalize_data,
 )
+from src.sources import load_configured_data
 
+# Tiny files are not NASA's: their row counts are not checked against NASA's.
+load_tiny = partial(load_cmapss, official_sizes=False)
 # NASA unit id -> cycles; the RUL file holds one value per test unit, in order.
 TRAIN_UNITS = {1: 5, 2: 7}
 TEST_UNITS = {1: 3, 2: 6}
@@ -120,7 +124,7 @@ def subset_dir(tmp_path: Path) -> Path:
 
 
 def test_units_per_split_with_offset_test_ids(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     assert data.unit_ids("dev") == [1, 2]
     assert data.unit_ids("test") == [1001, 1002]
@@ -131,7 +135,7 @@ def test_units_per_split_with_offset_test_ids(subset_dir):
 
 
 def test_train_labels_count_down_to_zero(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     assert data.unit(1).rul.tolist() == [4, 3, 2, 1, 0]
     assert data.unit(2).rul.tolist() == [6, 5, 4, 3, 2, 1, 0]
@@ -139,7 +143,7 @@ def test_train_labels_count_down_to_zero(subset_dir):
 
 
 def test_test_labels_add_rul_file_value(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     assert data.unit(1001).rul.tolist() == [12, 11, 10]
     assert data.unit(1002).rul.tolist() == [9, 8, 7, 6, 5, 4]
@@ -148,14 +152,14 @@ def test_test_labels_add_rul_file_value(subset_dir):
 def test_labels_are_stored_uncapped(tmp_path):
     directory = write_subset(tmp_path, train={1: 200}, final_rul=[300, 4])
 
-    data = load_cmapss(directory)
+    data = load_tiny(directory)
 
     assert data.unit(1).rul.max() == 199
     assert data.unit(1001).rul[-1] == 300
 
 
 def test_default_sensors_in_order(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     assert data.feature_names == list(DEFAULT_SENSORS)
     assert len(DEFAULT_SENSORS) == 14
@@ -165,21 +169,21 @@ def test_default_sensors_in_order(subset_dir):
 
 
 def test_sensor_selection_keeps_the_given_order(subset_dir):
-    data = load_cmapss(subset_dir, sensors=["s21", "s2"])
+    data = load_tiny(subset_dir, sensors=["s21", "s2"])
 
     assert data.feature_names == ["s21", "s2"]
     assert np.allclose(data.unit(2).features[0], [201.25, 201.06])
 
 
 def test_settings_are_prepended_on_request(subset_dir):
-    data = load_cmapss(subset_dir, sensors=["s1"], include_settings=True)
+    data = load_tiny(subset_dir, sensors=["s1"], include_settings=True)
 
     assert data.feature_names == ["setting1", "setting2", "setting3", "s1"]
     assert np.allclose(data.unit(1001).features[2], [103.02, 103.03, 103.04, 103.05])
 
 
 def test_extra_records_the_protocol(subset_dir):
-    data = load_cmapss(subset_dir, subset="fd001")
+    data = load_tiny(subset_dir, subset="fd001")
 
     assert data.extra["subset"] == "FD001"
     assert data.extra["rul_cap"] == 125 and data.extra["win_len"] == 30
@@ -195,9 +199,9 @@ def test_extra_records_the_protocol(subset_dir):
 @pytest.mark.parametrize("suffix", [".txt", ".txt.gz"])
 @pytest.mark.parametrize("crlf", [False, True])
 def test_plain_gz_and_crlf_read_identically(tmp_path, suffix, crlf):
-    reference = load_cmapss(write_subset(tmp_path / "reference"))
+    reference = load_tiny(write_subset(tmp_path / "reference"))
 
-    data = load_cmapss(write_subset(tmp_path / "variant", suffix=suffix, crlf=crlf))
+    data = load_tiny(write_subset(tmp_path / "variant", suffix=suffix, crlf=crlf))
 
     for expected, record in zip(reference.units, data.units, strict=True):
         assert record.unit == expected.unit
@@ -209,7 +213,7 @@ def test_plain_gz_and_crlf_read_identically(tmp_path, suffix, crlf):
 def test_plain_file_wins_over_gz(subset_dir):
     write_lines(subset_dir / "RUL_FD001.txt.gz", ["50", "60"])
 
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     assert data.unit(1001).rul[-1] == 10
     assert data.extra["files"]["RUL"].endswith("RUL_FD001.txt")
@@ -248,7 +252,7 @@ def test_malformed_lines_are_named(subset_dir, kind, line, text, message):
     replace_line(subset_dir / f"{kind}_FD001.txt", line, text)
 
     with pytest.raises(DataFileError, match=message):
-        load_cmapss(subset_dir)
+        load_tiny(subset_dir)
 
 
 def test_test_units_must_be_numbered_as_the_rul_lines(tmp_path):
@@ -257,7 +261,7 @@ def test_test_units_must_be_numbered_as_the_rul_lines(tmp_path):
     with pytest.raises(
         DataFileError, match=r"test unit number 1 in file order has id 2"
     ):
-        load_cmapss(directory)
+        load_tiny(directory)
 
 
 @pytest.mark.parametrize(
@@ -272,28 +276,49 @@ def test_values_float32_and_int32_cannot_hold_are_refused(subset_dir, text, mess
     replace_line(subset_dir / "train_FD001.txt", 2, text)
 
     with pytest.raises(DataFileError, match=message):
-        load_cmapss(subset_dir)
+        load_tiny(subset_dir)
 
 
 def test_rul_beyond_float32_is_refused(tmp_path):
     directory = write_subset(tmp_path, final_rul=[10, "1e40"])
 
     with pytest.raises(DataFileError, match=r"RUL_FD001.txt, line 2, column 1: value"):
-        load_cmapss(directory)
+        load_tiny(directory)
 
 
 def test_rul_file_length_must_match_test_units(tmp_path):
     directory = write_subset(tmp_path, final_rul=[10, 4, 8])
 
     with pytest.raises(DataFileError, match=r"3 RUL values but .* has 2 test units"):
-        load_cmapss(directory)
+        load_tiny(directory)
+
+
+def test_files_of_other_sizes_than_nasas_are_refused_unless_asked(subset_dir):
+    with pytest.raises(DataFileError) as caught:
+        load_cmapss(subset_dir)
+
+    message = str(caught.value)
+    assert (
+        "train_FD001.txt holds 12 data rows; NASA's train_FD001 holds 20631" in message
+    )
+    assert "CMAPSS_OFFICIAL_SIZES=0" in message
+    assert load_cmapss(subset_dir, official_sizes=False).unit_ids("dev") == [1, 2]
+
+
+def test_the_configured_run_reads_files_changed_on_purpose_when_asked(subset_dir):
+    environ = {"DATASET": "cmapss:FD001", "CMAPSS_DIR": str(subset_dir)}
+
+    with pytest.raises(DataFileError, match="holds 12 data rows"):
+        load_configured_data(get_config(environ=environ))
+    lax = get_config(environ={**environ, "CMAPSS_OFFICIAL_SIZES": "0"})
+    assert load_configured_data(lax).unit_ids("test") == [1001, 1002]
 
 
 def test_missing_file_says_where_to_get_and_put_it(subset_dir):
     (subset_dir / "test_FD001.txt").unlink()
 
     with pytest.raises(DataFileError) as caught:
-        load_cmapss(subset_dir)
+        load_tiny(subset_dir)
 
     message = str(caught.value)
     assert "test_FD001.txt" in message and "does not exist" in message
@@ -320,16 +345,16 @@ def test_corrupt_gz_and_empty_files_are_refused(tmp_path):
 
 def test_unknown_subset_and_sensor_are_named(subset_dir):
     with pytest.raises(ValueError, match=r"'FD005'.*\['FD001', 'FD002'"):
-        load_cmapss(subset_dir, subset="FD005")
+        load_tiny(subset_dir, subset="FD005")
     with pytest.raises(ValueError, match=r"unknown: \['s22'\]"):
-        load_cmapss(subset_dir, sensors=["s2", "s22"])
+        load_tiny(subset_dir, sensors=["s2", "s22"])
 
 
 # Padding and test windows ---------------------------------------------------------
 
 
 def test_pad_short_units_repeats_the_first_row_and_warns(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
     units = data.select(data.unit_ids("test"))  # 3 and 6 rows
 
     with pytest.warns(UserWarning, match=r"padded 1 of 2 units .*\{1001: 2\}"):
@@ -346,7 +371,7 @@ def test_pad_short_units_repeats_the_first_row_and_warns(subset_dir):
 
 
 def test_pad_short_units_is_silent_when_nothing_is_short(subset_dir):
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -357,7 +382,7 @@ def test_pad_short_units_is_silent_when_nothing_is_short(subset_dir):
 
 
 def test_last_window_dataset_scores_each_test_unit_once(subset_dir):
-    data = load_cmapss(subset_dir, sensors=["s2"])
+    data = load_tiny(subset_dir, sensors=["s2"])
 
     with pytest.warns(UserWarning, match="padded 1 of 2"):
         dataset = last_window_dataset(data, win_len=5, layout="lstm")
@@ -373,7 +398,7 @@ def test_last_window_dataset_scores_each_test_unit_once(subset_dir):
 
 def test_downsampled_splits_are_refused_for_cmapss(subset_dir):
     config = get_config(environ={}, dataset="cmapss:FD001", win_len=2, downsample=2)
-    data = load_cmapss(subset_dir)
+    data = load_tiny(subset_dir)
 
     with pytest.raises(ValueError, match=r"downsample must be 1 for C-MAPSS .*got 2"):
         create_training_and_testing_sets(data, config, layout="lstm")
@@ -391,7 +416,7 @@ def conditions_dir(tmp_path: Path) -> Path:
 
 
 def test_per_condition_scaling_is_fitted_on_training_units_only(conditions_dir):
-    data = load_cmapss(conditions_dir, subset="FD002")
+    data = load_tiny(conditions_dir, subset="FD002")
     settings = data.extra["operating_settings"]
 
     stats = normalize_per_condition(data, train_units=[1, 2])
@@ -408,10 +433,10 @@ def test_per_condition_scaling_is_fitted_on_training_units_only(conditions_dir):
 
 
 def test_per_condition_stats_round_trip_and_reapply(conditions_dir, tmp_path):
-    fitted = load_cmapss(conditions_dir, subset="FD002")
+    fitted = load_tiny(conditions_dir, subset="FD002")
     stats = normalize_per_condition(fitted, train_units=[1, 2])
     stats.save(tmp_path / "scaler.json")
-    fresh = load_cmapss(conditions_dir, subset="FD002")
+    fresh = load_tiny(conditions_dir, subset="FD002")
 
     loaded = ConditionScalerStats.load(tmp_path / "scaler.json")
     normalize_per_condition(fresh, train_units=[], stats=loaded)
@@ -423,7 +448,7 @@ def test_per_condition_stats_round_trip_and_reapply(conditions_dir, tmp_path):
 
 
 def test_one_condition_matches_plain_scaling(subset_dir):
-    plain, per_condition = load_cmapss(subset_dir), load_cmapss(subset_dir)
+    plain, per_condition = load_tiny(subset_dir), load_tiny(subset_dir)
 
     normalize_data(plain, [1, 2])
     normalize_per_condition(per_condition, [1, 2], n_conditions=1)
@@ -433,8 +458,8 @@ def test_one_condition_matches_plain_scaling(subset_dir):
 
 
 def test_per_condition_scaling_refuses_bad_requests(conditions_dir, subset_dir):
-    data = load_cmapss(conditions_dir, subset="FD002")
-    single = load_cmapss(subset_dir)
+    data = load_tiny(conditions_dir, subset="FD002")
+    single = load_tiny(subset_dir)
 
     with (
         pytest.warns(UserWarning, match="FD002 has 6 operating condition"),
@@ -475,6 +500,23 @@ def test_real_files_match_sha256sums(real_dir):
     assert len(digests) == 6
     for name, digest in digests.items():
         assert hashlib.sha256((real_dir / name).read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("kept_rows", [20630, 10000])
+def test_real_train_file_cut_at_a_line_boundary_is_refused(
+    real_dir, tmp_path, kept_rows
+):
+    # Cut inside unit 100, or inside unit 50: every row left is valid data.
+    for kind in ("test", "RUL"):
+        name = f"{kind}_FD001.txt.gz"
+        (tmp_path / name).write_bytes((real_dir / name).read_bytes())
+    with gzip.open(real_dir / "train_FD001.txt.gz", "rt") as train:
+        kept = train.readlines()[:kept_rows]
+    (tmp_path / "train_FD001.txt").write_text("".join(kept))
+
+    with pytest.raises(DataFileError, match=f"holds {kept_rows} data rows; NASA's"):
+        load_cmapss(tmp_path)
 
 
 @pytest.mark.realdata

@@ -28,8 +28,9 @@ CELL_TIMEOUT_SECONDS = 3600
 NOTEBOOK_FAILURES = (CellExecutionError, DeadKernelError, CellTimeoutError)
 # Signals that stop the job (Ctrl-C, kill); see _EchoingClient.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# The training loop's per-epoch summary (src/training.py), echoed as it comes.
-EPOCH_LINE = re.compile(r"epoch\s+\d+/\d+\b")
+# The training loop's per-epoch summary and resume notice (src/training.py),
+# echoed as they come.
+EPOCH_LINE = re.compile(r"(epoch\s+\d+/\d+|resuming)\b")
 
 
 class Interrupted(KeyboardInterrupt):

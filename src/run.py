@@ -25,7 +25,13 @@ from src.summary import scaler_table, units_table
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summary", action="store_true", help="data summary only")
-    parser.add_argument("notebooks", nargs="*", default=list(NOTEBOOKS))
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        default=list(NOTEBOOKS),
+        type=_notebook_name,
+        help=f"names, with or without .ipynb (default: {' '.join(NOTEBOOKS)})",
+    )
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for chatty in ("traitlets", "nbclient", "nbconvert"):  # kernel start, alt text
@@ -41,6 +47,8 @@ def main() -> None:
         reports = config.path("reports_dir") / dataset_tag(config)  # finds the file
     except DataFileError as error:
         sys.exit(f"data error: {error}")
+    except ValueError as error:  # settings the data cannot meet (units, features)
+        sys.exit(f"configuration error: {error}")
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
     try:
@@ -54,6 +62,17 @@ def main() -> None:
         f"results in {config.path('results_dir')}, reports in "
         f"{config.path('reports_dir')}"
     )
+
+
+def _notebook_name(argument: str) -> str:
+    """A notebook of this repository, named with or without its .ipynb suffix."""
+    name = argument.removesuffix(".ipynb")
+    if name not in NOTEBOOKS:
+        raise argparse.ArgumentTypeError(
+            f"unknown notebook {argument!r}; expected some of {', '.join(NOTEBOOKS)}"
+        )
+
+    return name
 
 
 def print_summary(config) -> None:

@@ -526,6 +526,10 @@ class _Trainer:
         self.history = History.from_dict(checkpoint["history"])
         self.best = checkpoint.get("best")
         restore_rng_states(checkpoint["rng_states"])
+        self._say(
+            f"resuming {self.checkpoint_path} at epoch {self.position.epoch + 1}/"
+            f"{self.config.epochs}, batch {self.position.batch}"
+        )
 
     def run(self) -> History:
         for epoch in range(self.position.epoch, self.config.epochs):
@@ -659,6 +663,10 @@ class _Trainer:
             f"val_rmse {val_text:>9}  "
             f"time {self.history.epoch_seconds[-1]:8.2f}s"
         )
+        self._say(line)
+
+    def _say(self, line: str) -> None:
+        """One line beside the progress bars, else through logging (INFO)."""
         if self.progress:
             tqdm.write(line)
         else:

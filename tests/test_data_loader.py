@@ -379,7 +379,8 @@ def test_not_an_hdf5_file_is_reported(tmp_path):
     bogus = tmp_path / "bogus.h5"
     bogus.write_text("unit,cycle\n1,1\n")
 
-    with pytest.raises(DataFileError, match="bogus.h5.*truncated or corrupt"):
+    # was "truncated or corrupt ... Download it again", for a C-MAPSS text file too
+    with pytest.raises(DataFileError, match="bogus.h5 is not an HDF5 file.*cmapss"):
         load_data(bogus)
 
 

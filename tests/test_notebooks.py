@@ -175,6 +175,7 @@ def test_training_epoch_lines_reach_the_job_as_they_come(tmp_path, monkeypatch, 
     sources = [
         "print('a table nobody needs in the log')",
         "import sys\n"
+        "print('resuming m/cnn.pt at epoch 1/2, batch 0', file=sys.stderr)\n"
         "print('epoch   1/2  train_loss 3.5  val_rmse 2.0', file=sys.stderr)",
     ]
 
@@ -182,5 +183,6 @@ def test_training_epoch_lines_reach_the_job_as_they_come(tmp_path, monkeypatch, 
 
     printed = capsys.readouterr().out
     assert finished is True
+    assert "[1/1] trains.ipynb   resuming m/cnn.pt at epoch 1/2, batch 0" in printed
     assert "[1/1] trains.ipynb   epoch   1/2  train_loss 3.5  val_rmse 2.0" in printed
     assert "a table nobody needs" not in printed

@@ -81,6 +81,48 @@ def test_summary_of_a_truncated_file_exits_with_one_line(
     assert "truncated.h5" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"FEATURES": "foo"}, "unknown feature group(s) ['foo']"),
+        ({"VAL_UNITS": "11"}, "validation unit(s) [11] are not dev units"),
+    ],
+)
+def test_summary_with_settings_the_data_cannot_meet_exits_with_one_line(
+    tiny_file, monkeypatch, setting, message
+):
+    monkeypatch.setenv("FILENAME", str(tiny_file))
+    for name, value in setting.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("sys.argv", ["src.run", "--summary"])
+
+    with pytest.raises(SystemExit) as stopped:
+        run.main()  # printed a traceback
+
+    printed = str(stopped.value.code)
+    assert printed.startswith("configuration error: ") and message in printed
+    assert "\n" not in printed
+
+
+def test_notebooks_are_named_with_or_without_their_suffix(
+    monkeypatch, tiny_file, capsys
+):
+    monkeypatch.setenv("FILENAME", str(tiny_file))
+    ran = []
+    monkeypatch.setattr(run, "run_all", lambda names, reports: ran.extend(names) or 1)
+    monkeypatch.setattr("sys.argv", ["src.run", "overview.ipynb", "cnn_model"])
+
+    run.main()
+
+    assert ran == ["overview", "cnn_model"]  # overview.ipynb.ipynb was not found
+    monkeypatch.setattr("sys.argv", ["src.run", "overview.txt"])
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+    assert stopped.value.code == 2
+    printed = capsys.readouterr().err
+    assert "unknown notebook 'overview.txt'; expected some of" in printed
+
+
 def test_main_job_with_a_missing_data_file_exits_with_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("FILENAME", str(tmp_path / "absent.h5"))
     monkeypatch.setattr("sys.argv", ["src.run"])

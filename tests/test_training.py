@@ -7,6 +7,7 @@ five rows over the 14 X_s sensors keep every CNN run to a few seconds on two cor
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import random
@@ -614,13 +615,15 @@ def test_load_model_false_trains_from_scratch_and_overwrites(
 
 
 def test_more_epochs_resume_a_finished_checkpoint(
-    synthetic_file, lstm_checkpoint, tmp_path
+    synthetic_file, lstm_checkpoint, tmp_path, caplog
 ):
     path = copy_file(lstm_checkpoint, tmp_path / "lstm.pt")
     config, splits = make_run(synthetic_file, "lstm", epochs=2, max_train_batches=3)
 
-    _, history = fit_or_load("lstm", splits, config, path, progress=False)
+    with caplog.at_level(logging.INFO, logger="src.training"):
+        _, history = fit_or_load("lstm", splits, config, path, progress=False)
 
+    assert f"resuming {path} at epoch 2/2, batch 0" in caplog.text
     assert history.epochs == 2
     first_epoch = load_checkpoint(lstm_checkpoint)["history"]["train_loss"]
     assert history.train_loss[:1] == first_epoch

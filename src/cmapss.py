@@ -283,8 +283,10 @@ def _check_official_rows(
             raise DataFileError(
                 f"{paths[kind]} holds {len(tables[kind])} data rows; NASA's "
                 f"{kind}_{subset} holds {expected}. Expected an unchanged copy (was "
-                "the download cut short?); to read a file changed on purpose, set "
-                "CMAPSS_OFFICIAL_SIZES=0 (cmapss_official_sizes in config.py)."
+                "the download cut short?). The main job and notebooks read files "
+                "changed on purpose with CMAPSS_OFFICIAL_SIZES=0 "
+                "(cmapss_official_sizes in config.py); the C-MAPSS benchmark reads "
+                "NASA's files only."
             )
 
 

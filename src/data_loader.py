@@ -201,11 +201,16 @@ def load_data(path: str | Path, features: str | Sequence[str] = "default") -> RU
     groups = resolve_feature_groups(features)
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist. {OBTAIN_HINT}")
+    if path.stat().st_size == 0:
+        raise DataFileError(
+            f"data file {path} is empty (0 bytes: an interrupted download?). "
+            f"{OBTAIN_HINT}"
+        )
     if not h5py.is_hdf5(path):
         raise DataFileError(
             f"data file {path} is not an HDF5 file (no HDF5 signature); expected an "
-            "N-CMAPSS .h5 file. C-MAPSS text files are read with "
-            "DATASET=cmapss:FD00x and CMAPSS_DIR set to their folder."
+            "N-CMAPSS .h5 file (C-MAPSS text files are read with "
+            f"DATASET=cmapss:FD00x and CMAPSS_DIR set to their folder). {OBTAIN_HINT}"
         )
     try:
         with h5py.File(path, "r") as file:

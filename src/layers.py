@@ -840,7 +840,7 @@ class LeakyReLUFunction(torch.autograd.Function):
         local_slope = _leaky_relu_slope(x, negative_slope)
         ctx.save_for_backward(local_slope)
 
-        return x * local_slope
+        return (x * local_slope).to(x.dtype)
 
     @staticmethod
     @once_differentiable
@@ -861,7 +861,7 @@ class LeakyReLUFunction(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, None
 
-        return grad_output * local_slope, None
+        return (grad_output * local_slope).to(grad_output.dtype), None
 
 
 class TanhFunction(torch.autograd.Function):
@@ -907,11 +907,18 @@ def _leaky_relu_slope(x: torch.Tensor, s: float) -> torch.Tensor:
 
     Built from sign(x) rather than a boolean mask, as torch.where and bool-to-float
     conversion were 5-10x slower than these passes on our CPU.
+    Held in at least float32: in bfloat16 s itself would be rounded, and x s then
+    rounded twice (torch rounds once).
     """
+    wide = torch.promote_types(x.dtype, torch.float32)
     if 0 <= s <= 1:
-        return torch.sign(x).clamp_(min=s, max=1)  # sign -1 or 0 -> s, 1 -> 1
+        # sign -1 or 0 -> s, 1 -> 1
+        return torch.sign(x).to(wide).clamp_(min=s, max=1)
 
-    return torch.sign(x).clamp_(min=0).mul_(1 - s).add_(s)
+    # Slopes outside [0, 1] are rare; 1 - s + s is not always exactly 1.
+    one, slope = (torch.tensor(v, dtype=wide, device=x.device) for v in (1.0, s))
+
+    return torch.where(x > 0, one, slope)
 
 
 def _adaptive_pool_matrix(

@@ -42,13 +42,17 @@ def main() -> None:
         sys.exit(f"configuration error: {error}")
     try:
         if arguments.summary:
-            print_summary(config)
-            return
-        reports = config.path("reports_dir") / dataset_tag(config)  # finds the file
+            data = load_configured_data(config)
+            splits = create_training_and_testing_sets(data, config)
+        else:
+            reports = config.path("reports_dir") / dataset_tag(config)  # finds file
     except DataFileError as error:
         sys.exit(f"data error: {error}")
     except ValueError as error:  # settings the data cannot meet (units, features)
         sys.exit(f"configuration error: {error}")
+    if arguments.summary:
+        print_summary(data, splits, config)
+        return
     print(f"profile {config.profile}, dataset {config.dataset}, epochs {config.epochs}")
     started = time.perf_counter()
     try:
@@ -75,10 +79,8 @@ def _notebook_name(argument: str) -> str:
     return name
 
 
-def print_summary(config) -> None:
-    """Load the data, build the window splits and print what they hold."""
-    data = load_configured_data(config)
-    splits = create_training_and_testing_sets(data, config)
+def print_summary(data, splits, config) -> None:
+    """Print what the data and their window splits hold."""
     pd.set_option("display.width", 120)
     print(f"Data: {data.source}")
     print(units_table(data, splits).to_string())

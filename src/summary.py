@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from src.data_loader import DataSplits, RULData
@@ -38,11 +39,21 @@ def units_table(data: RULData, splits: DataSplits | None = None) -> pd.DataFrame
 
 
 def scaler_table(splits: DataSplits) -> pd.DataFrame:
-    """Mean and standard deviation of each feature over the training units."""
-    return pd.DataFrame(
-        {"mean": splits.scaler.mean, "std": splits.scaler.scale},
-        index=pd.Index(splits.feature_names, name="feature"),
-    )
+    """Mean and standard deviation of each feature over the training units.
+
+    With per-condition scaling (SCALE_PER_CONDITION), one column pair per
+    operating condition: "mean 1", "std 1", "mean 2", ...
+    """
+    mean, scale = np.asarray(splits.scaler.mean), np.asarray(splits.scaler.scale)
+    index = pd.Index(splits.feature_names, name="feature")
+    if mean.ndim == 1:
+        return pd.DataFrame({"mean": mean, "std": scale}, index=index)
+    columns = {}
+    for condition, (means, scales) in enumerate(zip(mean, scale, strict=True), 1):
+        columns[f"mean {condition}"] = means
+        columns[f"std {condition}"] = scales
+
+    return pd.DataFrame(columns, index=index)
 
 
 def _role(splits: DataSplits, unit: int) -> str:

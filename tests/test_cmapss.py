@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from config import get_config
+from src import run
 from src.cmapss import (
     CMAPSS_PROTOCOL,
     DEFAULT_SENSORS,
@@ -302,6 +303,7 @@ def test_files_of_other_sizes_than_nasas_are_refused_unless_asked(subset_dir):
         "train_FD001.txt holds 12 data rows; NASA's train_FD001 holds 20631" in message
     )
     assert "CMAPSS_OFFICIAL_SIZES=0" in message
+    assert "the C-MAPSS benchmark reads NASA's files only" in message
     assert load_cmapss(subset_dir, official_sizes=False).unit_ids("dev") == [1, 2]
 
 
@@ -413,6 +415,30 @@ def conditions_dir(tmp_path: Path) -> Path:
     units = {"train": {1: 24, 2: 30, 3: 18}, "test": {1: 12}, "final_rul": [5]}
 
     return write_subset(tmp_path, "FD002", values=condition_values, **units)
+
+
+def test_summary_of_a_per_condition_scaled_run_lists_each_conditions_statistics(
+    conditions_dir, monkeypatch, capsys
+):
+    environ = {
+        "DATASET": "cmapss:FD002",
+        "CMAPSS_DIR": str(conditions_dir),
+        "CMAPSS_OFFICIAL_SIZES": "0",
+        "SCALE_PER_CONDITION": "1",
+        "WIN_LEN": "5",
+        "VAL_UNITS": "3",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("sys.argv", ["src.run", "--summary"])
+
+    run.main()  # stopped with a 2-D mean handed to a DataFrame column
+
+    printed = capsys.readouterr().out
+    table = printed.split("Scaler statistics (training units only):\n")[1]
+    header = " ".join(table.splitlines()[0].split())
+    assert header == " ".join(f"mean {n} std {n}" for n in range(1, 7))
+    assert len(table.strip().splitlines()) == 2 + len(DEFAULT_SENSORS)
 
 
 def test_per_condition_scaling_is_fitted_on_training_units_only(conditions_dir):

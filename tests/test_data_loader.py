@@ -384,6 +384,14 @@ def test_not_an_hdf5_file_is_reported(tmp_path):
         load_data(bogus)
 
 
+def test_an_empty_file_is_called_empty_with_where_to_get_the_data(tmp_path):
+    empty = tmp_path / "N-CMAPSS_DS02-006.h5"
+    empty.write_bytes(b"")
+
+    with pytest.raises(DataFileError, match="is empty .*Download N-CMAPSS from"):
+        load_data(empty)
+
+
 def test_missing_key_is_named(tmp_path):
     path = write_ncmapss(tmp_path / "f.h5", drop=("X_v_test",))
 

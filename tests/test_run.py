@@ -8,13 +8,16 @@ import config as config_module
 from config import get_config
 from src import run, sources
 from src.data_loader import DataFileError
-from src.run import print_summary
 
 
-def test_summary_lists_units_windows_features_and_scaler(tiny_file, capsys):
-    config = get_config(environ={"FILENAME": str(tiny_file), "WIN_LEN": "3"})
+def test_summary_lists_units_windows_features_and_scaler(
+    tiny_file, capsys, monkeypatch
+):
+    monkeypatch.setenv("FILENAME", str(tiny_file))
+    monkeypatch.setenv("WIN_LEN", "3")
+    monkeypatch.setattr("sys.argv", ["src.run", "--summary"])
 
-    print_summary(config)
+    run.main()
 
     printed = capsys.readouterr().out
     assert f"Data: {tiny_file}" in printed

@@ -164,15 +164,16 @@ def resolve_feature_groups(features: str | Sequence[str]) -> tuple[str, ...]:
         names = preset or tuple(part.strip() for part in features.split(","))
     else:
         names = tuple(features)
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"feature group(s) {repeated} named more than once")
     unknown = [name for name in names if name not in GROUPS]
     if unknown or not names:
         raise ValueError(
-            f"unknown feature group(s) {unknown or names!r}; expected presets "
-            f"{list(FEATURE_PRESETS)} or a comma list of {list(GROUPS)}"
+            f"unknown feature group(s) {unknown or names!r} in FEATURES="
+            f"{features!r}; expected presets {list(FEATURE_PRESETS)} or a comma "
+            f"list of {list(GROUPS)}"
         )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"feature group(s) {repeated} named more than once")
     for name in names:
         if name in LEAKY_GROUPS:
             warnings.warn(f"feature group {name}: {LEAKY_GROUPS[name]}", stacklevel=2)

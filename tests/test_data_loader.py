@@ -71,6 +71,12 @@ def test_repeated_feature_group_is_refused(tiny_file):
         load_data(tiny_file, features="W,X_s,W")
 
 
+def test_an_empty_feature_list_says_what_was_expected(tiny_file):
+    # FEATURES="," was "feature group(s) [''] named more than once"
+    with pytest.raises(ValueError, match=r"unknown feature group\(s\) \['', ''\] in "):
+        load_data(tiny_file, features=",")
+
+
 def test_unknown_feature_group_is_named(tiny_file):
     with pytest.raises(ValueError, match="X_q"):
         load_data(tiny_file, features="W,X_q")

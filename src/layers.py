@@ -677,6 +677,7 @@ def _conv_grad_input_by_correlation(
         grad_output: (B, C_out, H_out, W_out); output: (B, C_in, H, W)
     """
     flipped = weight.flip(2, 3).transpose(0, 1)  # (C_in, C_out, kh, kw)
+
     return _correlate(grad_output, flipped, None, (1, 1), full_padding)
 
 

@@ -49,6 +49,14 @@ def _as_pair(value: int | tuple[int, int], name: str, minimum: int) -> tuple[int
     return pair
 
 
+def _wide(dtype: torch.dtype) -> torch.dtype:
+    """The dtype to sum or scale in: dtype itself, float32 for bfloat16 and float16.
+
+    Narrow floats would round long sums and slopes; torch's kernels widen likewise.
+    """
+    return torch.promote_types(dtype, torch.float32)
+
+
 def _check_dtype(layer: str, x: torch.Tensor, weight: torch.Tensor) -> None:
     """Raises ValueError unless x has the weight's dtype, naming both and the fix."""
     if x.dtype != weight.dtype:
@@ -470,7 +478,7 @@ def _band_backward(
     # that sum, held in the input's precision, lost a digit against torch's, so
     # it is accumulated in at least float32.
     if needs[1]:
-        accumulate = torch.promote_types(columns.dtype, torch.float32)
+        accumulate = _wide(columns.dtype)
         wide_columns, wide_rows = columns.to(accumulate), grad_rows.to(accumulate)
         grad_matrix = wide_rows.new_zeros(band.index.shape)
         for out_cols, in_cols in band.blocks:
@@ -911,7 +919,7 @@ def _leaky_relu_slope(x: torch.Tensor, s: float) -> torch.Tensor:
     Held in at least float32: in bfloat16 s itself would be rounded, and x s then
     rounded twice (torch rounds once).
     """
-    wide = torch.promote_types(x.dtype, torch.float32)
+    wide = _wide(x.dtype)
     if 0 <= s <= 1:
         # sign -1 or 0 -> s, 1 -> 1
         return torch.sign(x).to(wide).clamp_(min=s, max=1)

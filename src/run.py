@@ -11,6 +11,8 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -36,20 +38,13 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for chatty in ("traitlets", "nbclient", "nbconvert"):  # kernel start, alt text
         logging.getLogger(chatty).setLevel(logging.ERROR)
-    try:
+    with _one_line_on_bad_input():
         config = get_config()
-    except ValueError as error:
-        sys.exit(f"configuration error: {error}")
-    try:
         if arguments.summary:
             data = load_configured_data(config)
             splits = create_training_and_testing_sets(data, config)
         else:
             reports = config.path("reports_dir") / dataset_tag(config)  # finds file
-    except DataFileError as error:
-        sys.exit(f"data error: {error}")
-    except ValueError as error:  # settings the data cannot meet (units, features)
-        sys.exit(f"configuration error: {error}")
     if arguments.summary:
         print_summary(data, splits, config)
         return
@@ -66,6 +61,21 @@ def main() -> None:
         f"results in {config.path('results_dir')}, reports in "
         f"{config.path('reports_dir')}"
     )
+
+
+@contextmanager
+def _one_line_on_bad_input() -> Iterator[None]:
+    """Stop with one line for bad settings or data, not a traceback.
+
+    Wraps only reading the settings and the data: a ValueError there is a setting
+    the data cannot meet (units, features), not a bug.
+    """
+    try:
+        yield
+    except DataFileError as error:
+        sys.exit(f"data error: {error}")
+    except ValueError as error:
+        sys.exit(f"configuration error: {error}")
 
 
 def _notebook_name(argument: str) -> str:
